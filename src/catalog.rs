@@ -1,0 +1,949 @@
+//! The offer catalog: its version-1 JSON format, validation and limits.
+//!
+//! A catalog is validated once and then kept in a columnar, interned form so that
+//! ranking touches only numbers: every tag (and item) is an index into the catalog's
+//! vocabulary, and each offer's tags are a slice of two flat arrays (tag index, weight).
+//!
+//! ```
+//! use pocketrank::catalog::Catalog;
+//! let catalog = Catalog::from_json(r#"{
+//!   "version": 1, "id": "2026-11-29",
+//!   "offers": [
+//!     { "id": "RUN-10", "tags": { "category:running": 1.0, "brand:acme": 0.4 } },
+//!     { "id": "GENERIC-1", "tags": { "all": 0.1 } }
+//!   ],
+//!   "fallback": "GENERIC-1"
+//! }"#).unwrap();
+//! assert_eq!(catalog.len(), 2);
+//! assert_eq!(catalog.offer(catalog.fallback().unwrap()).id, "GENERIC-1");
+//! ```
+//!
+//! A refused catalog is returned as an [`Error`] whose code says what kind of fault it
+//! was and whose `offer` and `field` say where; nothing else changes.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Code, Error, Result};
+use crate::Millis;
+
+/// The catalog format version this library reads.
+pub const CATALOG_VERSION: u64 = 1;
+/// Largest catalog accepted, in bytes of JSON (or of the binary form).
+pub const MAX_CATALOG_BYTES: usize = 32 * 1024 * 1024;
+/// Most offers in one catalog.
+pub const MAX_OFFERS: usize = 50_000;
+/// Most tags on one offer.
+pub const MAX_TAGS_PER_OFFER: usize = 32;
+/// Most items (SKUs) on one offer.
+pub const MAX_ITEMS_PER_OFFER: usize = 64;
+/// Most tags in one offer's `requires`, and in its `excludes`.
+pub const MAX_RULES_PER_OFFER: usize = 16;
+/// Longest offer ID, tag or item, in bytes.
+pub const MAX_ID_LEN: usize = 128;
+/// Largest per-hour, per-day or per-week cap (the profile keeps this many recent impressions).
+pub const MAX_WINDOW_CAP: u32 = 20;
+/// Largest lifetime (`total`) cap.
+pub const MAX_TOTAL_CAP: u32 = 10_000;
+/// Largest `creative` value, in bytes of JSON.
+pub const MAX_CREATIVE_BYTES: usize = 64 * 1024;
+
+/// How often an offer may be shown to one shopper.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// At most this many impressions in any rolling hour.
+    pub per_hour: Option<u32>,
+    /// At most this many impressions in any rolling 24 hours.
+    pub per_day: Option<u32>,
+    /// At most this many impressions in any rolling 7 days.
+    pub per_week: Option<u32>,
+    /// At most this many impressions ever.
+    pub total: Option<u32>,
+}
+
+/// One offer, as validated. Tags and items live in the catalog's columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    /// The offer's ID: the only thing a report ever carries.
+    pub id: String,
+    /// The server's additive prior, in [-1, 1].
+    pub boost: f32,
+    /// The server's popularity prior, in [0, 1].
+    pub popularity: f32,
+    /// Frequency caps.
+    pub caps: Caps,
+    /// Not shown before this time (ms since the Unix epoch).
+    pub start: Option<Millis>,
+    /// Not shown from this time on (ms since the Unix epoch).
+    pub end: Option<Millis>,
+    /// A "buy again" offer may be shown for items the shopper has just bought.
+    pub buy_again: bool,
+    /// The creative as raw JSON text; opaque to the ranker, rendered as text by pages.
+    pub creative: Option<String>,
+    pub(crate) tags: (u32, u32),
+    pub(crate) items: (u32, u32),
+    pub(crate) requires: Vec<u32>,
+    pub(crate) excludes: Vec<u32>,
+}
+
+/// A validated catalog, ready for ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    id: String,
+    offers: Vec<Offer>,
+    offer_index: HashMap<String, u32>,
+    fallback: Option<usize>,
+    tag_names: Vec<String>,
+    tag_index: HashMap<String, u32>,
+    tag_ids: Vec<u32>,
+    tag_weights: Vec<f32>,
+    item_names: Vec<String>,
+    item_index: HashMap<String, u32>,
+    item_ids: Vec<u32>,
+    hash: u64,
+}
+
+impl Catalog {
+    /// Parses and validates a version-1 JSON catalog.
+    pub fn from_json(text: &str) -> Result<Catalog> {
+        if text.len() > MAX_CATALOG_BYTES {
+            return Err(Error::new(
+                Code::CatalogTooLarge,
+                format!(
+                    "the catalog is {} bytes; the limit is {MAX_CATALOG_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        TRACE.with(|t| t.set(Trace::default()));
+        let parsed: std::result::Result<RawCatalog, serde_json::Error> = serde_json::from_str(text);
+        let trace = TRACE.with(|t| t.replace(Trace::default()));
+        match parsed {
+            Ok(raw) => raw.validate(),
+            Err(e) => Err(explain_json_error(text, e, trace)),
+        }
+    }
+
+    /// The catalog's own ID (for example a date), as published.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Number of offers.
+    pub fn len(&self) -> usize {
+        self.offers.len()
+    }
+
+    /// True when the catalog has no offers (never the case for a validated catalog).
+    pub fn is_empty(&self) -> bool {
+        self.offers.is_empty()
+    }
+
+    /// The offer at `index`.
+    pub fn offer(&self, index: usize) -> &Offer {
+        &self.offers[index]
+    }
+
+    /// All offers, in catalog order.
+    pub fn offers(&self) -> &[Offer] {
+        &self.offers
+    }
+
+    /// The index of the offer with this ID.
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.offer_index.get(id).map(|&i| i as usize)
+    }
+
+    /// The index of the fallback offer, if the catalog names one.
+    pub fn fallback(&self) -> Option<usize> {
+        self.fallback
+    }
+
+    /// A 64-bit hash of the catalog's content (offers, tags, weights, rules), the same
+    /// whichever form it was read from.
+    pub fn content_hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// An offer's tags with their weights.
+    pub fn tags_of(&self, offer: usize) -> impl Iterator<Item = (&str, f32)> + '_ {
+        let (a, b) = self.offers[offer].tags;
+        (a as usize..b as usize)
+            .map(move |k| (self.tag_names[self.tag_ids[k] as usize].as_str(), self.tag_weights[k]))
+    }
+
+    /// An offer's items.
+    pub fn items_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
+        let (a, b) = self.offers[offer].items;
+        self.item_ids[a as usize..b as usize]
+            .iter()
+            .map(move |&i| self.item_names[i as usize].as_str())
+    }
+
+    /// An offer's `requires` tags.
+    pub fn requires_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
+        self.offers[offer].requires.iter().map(move |&i| self.tag_names[i as usize].as_str())
+    }
+
+    /// An offer's `excludes` tags.
+    pub fn excludes_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
+        self.offers[offer].excludes.iter().map(move |&i| self.tag_names[i as usize].as_str())
+    }
+
+    pub(crate) fn tag_count(&self) -> usize {
+        self.tag_names.len()
+    }
+    pub(crate) fn tag_id(&self, tag: &str) -> Option<u32> {
+        self.tag_index.get(tag).copied()
+    }
+    pub(crate) fn tag_name(&self, id: u32) -> &str {
+        &self.tag_names[id as usize]
+    }
+    pub(crate) fn item_count(&self) -> usize {
+        self.item_names.len()
+    }
+    pub(crate) fn item_id(&self, item: &str) -> Option<u32> {
+        self.item_index.get(item).copied()
+    }
+    pub(crate) fn offer_tag_slice(&self, offer: usize) -> (&[u32], &[f32]) {
+        let (a, b) = self.offers[offer].tags;
+        (
+            &self.tag_ids[a as usize..b as usize],
+            &self.tag_weights[a as usize..b as usize],
+        )
+    }
+    pub(crate) fn offer_item_slice(&self, offer: usize) -> &[u32] {
+        let (a, b) = self.offers[offer].items;
+        &self.item_ids[a as usize..b as usize]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The intermediate form shared by every decoder: what the input said, not yet checked.
+
+/// A catalog as read from some encoding, before validation. Every decoder (JSON, binary)
+/// produces this, so that every form gets the same checks and the same errors.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct RawCatalog {
+    /// Format version.
+    pub version: Option<u64>,
+    /// Catalog ID.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Offers, in order.
+    pub offers: RawOffers,
+    /// ID of the fallback offer.
+    #[serde(default)]
+    pub fallback: Option<String>,
+}
+
+/// Offers as read; a newtype so that the JSON decoder can say which offer was malformed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawOffers(pub Vec<RawOffer>);
+
+/// One offer as read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawOffer {
+    /// Offer ID.
+    pub id: String,
+    /// Tags with weights, in the order given.
+    #[serde(default)]
+    pub tags: TagWeights,
+    /// Items (SKUs) the offer is about.
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// Additive prior.
+    #[serde(default)]
+    pub boost: f64,
+    /// Popularity prior.
+    #[serde(default)]
+    pub popularity: f64,
+    /// Frequency caps.
+    #[serde(default)]
+    pub caps: RawCaps,
+    /// RFC 3339 start.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// RFC 3339 end.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Required tags.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Excluding tags.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// "Buy again" offer.
+    #[serde(default)]
+    pub buy_again: bool,
+    /// Opaque creative.
+    #[serde(default, deserialize_with = "creative_text")]
+    pub creative: Option<String>,
+}
+
+/// Caps as read (numbers, checked to be whole and in range).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawCaps {
+    /// Per rolling hour.
+    pub per_hour: Option<f64>,
+    /// Per rolling day.
+    pub per_day: Option<f64>,
+    /// Per rolling week.
+    pub per_week: Option<f64>,
+    /// Ever.
+    pub total: Option<f64>,
+}
+
+/// A tag → weight object, keeping its order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TagWeights(pub Vec<(String, f64)>);
+
+fn creative_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    let raw: Option<Box<RawValue>> = Option::deserialize(d)?;
+    Ok(raw.map(|r| r.get().to_string()))
+}
+
+impl<'de> Deserialize<'de> for TagWeights {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TagWeights;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of tag → weight")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<TagWeights, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_TAGS_PER_OFFER + 1));
+                while let Some((k, v)) = map.next_entry::<String, f64>()? {
+                    out.push((k, v));
+                    if out.len() > MAX_TAGS_PER_OFFER {
+                        // Keep reading cheaply; validation reports the count.
+                        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                            out.push((String::new(), 0.0));
+                        }
+                        break;
+                    }
+                }
+                Ok(TagWeights(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Where the JSON decoder was when it failed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Trace {
+    offer: Option<usize>,
+    too_many: bool,
+}
+
+thread_local! {
+    static TRACE: Cell<Trace> = const { Cell::new(Trace { offer: None, too_many: false }) };
+}
+
+impl<'de> Deserialize<'de> for RawOffers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawOffers;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of offers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<RawOffers, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).min(MAX_OFFERS));
+                loop {
+                    TRACE.with(|t| t.set(Trace { offer: Some(out.len()), too_many: false }));
+                    if out.len() == MAX_OFFERS {
+                        if seq.next_element::<IgnoredAny>()?.is_some() {
+                            TRACE.with(|t| t.set(Trace { offer: None, too_many: true }));
+                            return Err(de::Error::custom("too many offers"));
+                        }
+                        break;
+                    }
+                    match seq.next_element::<RawOffer>()? {
+                        Some(o) => out.push(o),
+                        None => break,
+                    }
+                }
+                TRACE.with(|t| t.set(Trace::default()));
+                Ok(RawOffers(out))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+fn explain_json_error(text: &str, e: serde_json::Error, trace: Trace) -> Error {
+    use serde_json::error::Category;
+    if trace.too_many {
+        return Error::at_field(
+            Code::CatalogTooManyOffers,
+            "offers",
+            format!("more than {MAX_OFFERS} offers"),
+        );
+    }
+    match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => Error::new(
+            Code::CatalogInvalidJson,
+            format!("not valid JSON: {e}"),
+        ),
+        Category::Data => {
+            // Only on this error path: read the version first (a catalog of another
+            // version may well have another shape), then find the field at fault.
+            #[derive(Deserialize)]
+            struct VersionOnly {
+                version: Option<serde_json::Value>,
+            }
+            if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_str::<VersionOnly>(text) {
+                if v.as_u64() != Some(CATALOG_VERSION) {
+                    return Error::at_field(
+                        Code::CatalogUnsupportedVersion,
+                        "version",
+                        format!("version {v} is not supported; this library reads version {CATALOG_VERSION}"),
+                    );
+                }
+            }
+            if let Some(index) = trace.offer {
+                let field = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("offers")?.get(index).cloned())
+                    .and_then(|offer| diagnose_offer(&offer));
+                if let Some((field, reason)) = field {
+                    return Error::at_offer(Code::CatalogInvalidField, index, &field, reason);
+                }
+                let mut err = Error::new(Code::CatalogInvalidField, format!("offers[{index}]: {e}"));
+                err.offer = Some(index);
+                return err;
+            }
+            let field = ["version", "id", "offers", "fallback"]
+                .into_iter()
+                .find(|f| e.to_string().contains(&format!("`{f}`")))
+                .unwrap_or("catalog");
+            Error::at_field(Code::CatalogInvalidField, field, e)
+        }
+    }
+}
+
+/// Names the first field of a malformed offer, with what it should have been.
+fn diagnose_offer(offer: &serde_json::Value) -> Option<(String, String)> {
+    use serde_json::Value;
+    let obj = match offer.as_object() {
+        Some(o) => o,
+        None => return Some(("".into(), "an offer must be an object".into())),
+    };
+    if !obj.contains_key("id") {
+        return Some(("id".into(), "missing".into()));
+    }
+    let is_str_list = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    for (field, v) in obj {
+        let problem = match field.as_str() {
+            "id" if !v.is_string() => Some("must be a string"),
+            "tags" if !v.as_object().is_some_and(|m| m.values().all(Value::is_number)) => {
+                Some("must be an object of tag → number")
+            }
+            "items" | "requires" | "excludes" if !is_str_list(v) => Some("must be an array of strings"),
+            "boost" | "popularity" if !v.is_number() => Some("must be a number"),
+            "start" | "end" if !(v.is_string() || v.is_null()) => Some("must be an RFC 3339 string"),
+            "buyAgain" if !v.is_boolean() => Some("must be true or false"),
+            "caps" => {
+                let ok = v.as_object().is_some_and(|m| {
+                    m.iter()
+                        .all(|(k, c)| !["perHour", "perDay", "perWeek", "total"].contains(&k.as_str()) || c.is_number() || c.is_null())
+                });
+                (!ok).then_some("must be an object of numbers (perHour, perDay, perWeek, total)")
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            return Some((field.clone(), p.to_string()));
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation: one place, whatever the encoding.
+
+fn check_id(s: &str) -> std::result::Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > MAX_ID_LEN {
+        return Err(format!("is {} characters; the limit is {MAX_ID_LEN}", s.len()));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(format!("{c:?} is not allowed (only A-Z a-z 0-9 . _ : -)"));
+    }
+    Ok(())
+}
+
+/// Tags and items: 1–128 bytes, no control characters.
+pub(crate) fn check_label(s: &str) -> std::result::Result<(), String> {
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.len() > MAX_ID_LEN {
+        return Err(format!("{:?}… is longer than {MAX_ID_LEN} bytes", &s[..s.floor_char_boundary_compat(24)]));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(format!("{s:?} contains a control character"));
+    }
+    Ok(())
+}
+
+trait FloorBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+impl FloorBoundary for str {
+    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
+        i = i.min(self.len());
+        while !self.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}
+
+struct Interner {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn new() -> Self {
+        Interner { names: Vec::new(), index: HashMap::new() }
+    }
+    fn intern(&mut self, s: String) -> u32 {
+        if let Some(&i) = self.index.get(&s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.index.insert(s.clone(), i);
+        self.names.push(s);
+        i
+    }
+}
+
+/// FNV-1a, 64 bits: a small, stable content hash (not a defence against collisions).
+#[derive(Clone, Copy)]
+pub(crate) struct Fnv(pub u64);
+impl Fnv {
+    pub(crate) fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    pub(crate) fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= x as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    pub(crate) fn str(&mut self, s: &str) {
+        self.bytes(&(s.len() as u32).to_le_bytes());
+        self.bytes(s.as_bytes());
+    }
+}
+
+fn check_cap(v: Option<f64>, max: u32, index: usize, field: &str) -> Result<Option<u32>> {
+    match v {
+        None => Ok(None),
+        Some(c) if c.is_finite() && c >= 0.0 && c.fract() == 0.0 && c <= max as f64 => Ok(Some(c as u32)),
+        Some(c) => Err(Error::at_offer(
+            Code::CatalogInvalidCap,
+            index,
+            field,
+            format!("{c} is not a whole number from 0 to {max}"),
+        )),
+    }
+}
+
+impl RawCatalog {
+    /// Checks everything and builds the ranking form. The same checks for every encoding.
+    pub fn validate(self) -> Result<Catalog> {
+        match self.version {
+            None => return Err(Error::at_field(Code::CatalogInvalidField, "version", "missing")),
+            Some(CATALOG_VERSION) => {}
+            Some(v) => {
+                return Err(Error::at_field(
+                    Code::CatalogUnsupportedVersion,
+                    "version",
+                    format!("version {v} is not supported; this library reads version {CATALOG_VERSION}"),
+                ))
+            }
+        }
+        let offers_in = self.offers.0;
+        if offers_in.is_empty() {
+            return Err(Error::at_field(Code::CatalogEmpty, "offers", "the catalog has no offers"));
+        }
+        if offers_in.len() > MAX_OFFERS {
+            return Err(Error::at_field(
+                Code::CatalogTooManyOffers,
+                "offers",
+                format!("{} offers; the limit is {MAX_OFFERS}", offers_in.len()),
+            ));
+        }
+        let id = self.id.unwrap_or_default();
+        if id.len() > MAX_ID_LEN {
+            return Err(Error::at_field(Code::CatalogInvalidId, "id", format!("longer than {MAX_ID_LEN} bytes")));
+        }
+        let mut hash = Fnv::new();
+        hash.str(&id);
+        let n = offers_in.len();
+        let mut tags = Interner::new();
+        let mut items = Interner::new();
+        let mut offer_index = HashMap::with_capacity(n);
+        let mut offers = Vec::with_capacity(n);
+        let mut tag_ids = Vec::with_capacity(n * 8);
+        let mut tag_weights = Vec::with_capacity(n * 8);
+        let mut item_ids = Vec::new();
+
+        for (i, o) in offers_in.into_iter().enumerate() {
+            check_id(&o.id).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "id", r))?;
+            if o.tags.0.len() > MAX_TAGS_PER_OFFER {
+                return Err(Error::at_offer(
+                    Code::CatalogTooManyTags,
+                    i,
+                    "tags",
+                    format!("{} tags; the limit is {MAX_TAGS_PER_OFFER}", o.tags.0.len()),
+                ));
+            }
+            if o.items.len() > MAX_ITEMS_PER_OFFER {
+                return Err(Error::at_offer(
+                    Code::CatalogTooManyTags,
+                    i,
+                    "items",
+                    format!("{} items; the limit is {MAX_ITEMS_PER_OFFER}", o.items.len()),
+                ));
+            }
+            for (field, list) in [("requires", &o.requires), ("excludes", &o.excludes)] {
+                if list.len() > MAX_RULES_PER_OFFER {
+                    return Err(Error::at_offer(
+                        Code::CatalogTooManyTags,
+                        i,
+                        field,
+                        format!("{} tags; the limit is {MAX_RULES_PER_OFFER}", list.len()),
+                    ));
+                }
+                for t in list.iter() {
+                    check_label(t).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, field, r))?;
+                }
+            }
+            if !(o.boost.is_finite() && (-1.0..=1.0).contains(&o.boost)) {
+                return Err(Error::at_offer(Code::CatalogInvalidWeight, i, "boost", format!("{} is outside [-1, 1]", o.boost)));
+            }
+            if !(o.popularity.is_finite() && (0.0..=1.0).contains(&o.popularity)) {
+                return Err(Error::at_offer(
+                    Code::CatalogInvalidWeight,
+                    i,
+                    "popularity",
+                    format!("{} is outside [0, 1]", o.popularity),
+                ));
+            }
+            let start = o
+                .start
+                .as_deref()
+                .map(parse_rfc3339)
+                .transpose()
+                .map_err(|r| Error::at_offer(Code::CatalogInvalidDate, i, "start", r))?;
+            let end = o
+                .end
+                .as_deref()
+                .map(parse_rfc3339)
+                .transpose()
+                .map_err(|r| Error::at_offer(Code::CatalogInvalidDate, i, "end", r))?;
+            if let (Some(s), Some(e)) = (start, end) {
+                if s > e {
+                    return Err(Error::at_offer(Code::CatalogInvalidWindow, i, "start", "is after end"));
+                }
+            }
+            let caps = Caps {
+                per_hour: check_cap(o.caps.per_hour, MAX_WINDOW_CAP, i, "caps.perHour")?,
+                per_day: check_cap(o.caps.per_day, MAX_WINDOW_CAP, i, "caps.perDay")?,
+                per_week: check_cap(o.caps.per_week, MAX_WINDOW_CAP, i, "caps.perWeek")?,
+                total: check_cap(o.caps.total, MAX_TOTAL_CAP, i, "caps.total")?,
+            };
+            if let Some(c) = &o.creative {
+                if c.len() > MAX_CREATIVE_BYTES {
+                    return Err(Error::at_offer(
+                        Code::CatalogTooLarge,
+                        i,
+                        "creative",
+                        format!("{} bytes; the limit is {MAX_CREATIVE_BYTES}", c.len()),
+                    ));
+                }
+            }
+            if offer_index.insert(o.id.clone(), i as u32).is_some() {
+                return Err(Error::at_offer(
+                    Code::CatalogDuplicateId,
+                    i,
+                    "id",
+                    format!("{:?} is already the ID of an earlier offer", o.id),
+                ));
+            }
+
+            hash.str(&o.id);
+            let t0 = tag_ids.len() as u32;
+            for (k, (tag, w)) in o.tags.0.into_iter().enumerate() {
+                check_label(&tag).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "tags", r))?;
+                if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
+                    return Err(Error::at_offer(
+                        Code::CatalogInvalidWeight,
+                        i,
+                        "tags",
+                        format!("the weight of {tag:?} is {w}; weights are in [0, 1]"),
+                    ));
+                }
+                hash.str(&tag);
+                hash.bytes(&(w as f32).to_bits().to_le_bytes());
+                let id = tags.intern(tag);
+                if tag_ids[t0 as usize..t0 as usize + k].contains(&id) {
+                    return Err(Error::at_offer(
+                        Code::CatalogInvalidField,
+                        i,
+                        "tags",
+                        format!("{:?} is listed twice", tags.names[id as usize]),
+                    ));
+                }
+                tag_ids.push(id);
+                tag_weights.push(w as f32);
+            }
+            let t1 = tag_ids.len() as u32;
+            let i0 = item_ids.len() as u32;
+            for item in o.items {
+                check_label(&item).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "items", r))?;
+                hash.str(&item);
+                item_ids.push(items.intern(item));
+            }
+            let i1 = item_ids.len() as u32;
+            hash.bytes(&[0xfe]);
+            let rule = |list: Vec<String>, hash: &mut Fnv, tags: &mut Interner| -> Vec<u32> {
+                list.into_iter()
+                    .map(|t| {
+                        hash.str(&t);
+                        tags.intern(t)
+                    })
+                    .collect()
+            };
+            let requires = rule(o.requires, &mut hash, &mut tags);
+            hash.bytes(&[0xfd]);
+            let excludes = rule(o.excludes, &mut hash, &mut tags);
+            for x in [
+                (o.boost as f32).to_bits(),
+                (o.popularity as f32).to_bits(),
+                o.buy_again as u32,
+            ] {
+                hash.bytes(&x.to_le_bytes());
+            }
+            for c in [caps.per_hour, caps.per_day, caps.per_week, caps.total] {
+                hash.bytes(&c.map_or(u64::MAX, u64::from).to_le_bytes());
+            }
+            for t in [start, end] {
+                hash.bytes(&t.unwrap_or(i64::MIN).to_le_bytes());
+            }
+            hash.str(o.creative.as_deref().unwrap_or(""));
+            offers.push(Offer {
+                id: o.id,
+                boost: o.boost as f32,
+                popularity: o.popularity as f32,
+                caps,
+                start,
+                end,
+                buy_again: o.buy_again,
+                creative: o.creative,
+                tags: (t0, t1),
+                items: (i0, i1),
+                requires,
+                excludes,
+            });
+        }
+        let fallback = match self.fallback {
+            None => None,
+            Some(f) => match offer_index.get(&f) {
+                Some(&i) => Some(i as usize),
+                None => {
+                    return Err(Error::at_field(
+                        Code::CatalogUnknownFallback,
+                        "fallback",
+                        format!("{f:?} is not the ID of any offer in the catalog"),
+                    ))
+                }
+            },
+        };
+        hash.str(fallback.map_or("", |i| offers[i].id.as_str()));
+        Ok(Catalog {
+            id,
+            offers,
+            offer_index,
+            fallback,
+            tag_names: tags.names,
+            tag_index: tags.index,
+            tag_ids,
+            tag_weights,
+            item_names: items.names,
+            item_index: items.index,
+            item_ids,
+            hash: hash.0,
+        })
+    }
+}
+
+impl Catalog {
+    /// The catalog back in its intermediate form (for re-encoding, for example as binary).
+    pub fn to_raw(&self) -> RawCatalog {
+        let offers = (0..self.len())
+            .map(|i| {
+                let o = &self.offers[i];
+                RawOffer {
+                    id: o.id.clone(),
+                    tags: TagWeights(self.tags_of(i).map(|(t, w)| (t.to_string(), w as f64)).collect()),
+                    items: self.items_of(i).map(str::to_string).collect(),
+                    boost: o.boost as f64,
+                    popularity: o.popularity as f64,
+                    caps: RawCaps {
+                        per_hour: o.caps.per_hour.map(f64::from),
+                        per_day: o.caps.per_day.map(f64::from),
+                        per_week: o.caps.per_week.map(f64::from),
+                        total: o.caps.total.map(f64::from),
+                    },
+                    start: o.start.map(format_rfc3339),
+                    end: o.end.map(format_rfc3339),
+                    requires: self.requires_of(i).map(str::to_string).collect(),
+                    excludes: self.excludes_of(i).map(str::to_string).collect(),
+                    buy_again: o.buy_again,
+                    creative: o.creative.clone(),
+                }
+            })
+            .collect();
+        RawCatalog {
+            version: Some(CATALOG_VERSION),
+            id: Some(self.id.clone()),
+            offers: RawOffers(offers),
+            fallback: self.fallback.map(|i| self.offers[i].id.clone()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dates: RFC 3339 without a date library.
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` into milliseconds since the Unix epoch.
+pub fn parse_rfc3339(s: &str) -> std::result::Result<Millis, String> {
+    let bad = || format!("{s:?} is not an RFC 3339 timestamp like 2026-11-29T00:00:00Z");
+    let b = s.as_bytes();
+    if b.len() < 20 || b.len() > 40 {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> std::result::Result<i64, String> {
+        let part = b.get(r).ok_or_else(bad)?;
+        if !part.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        Ok(part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
+    };
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] || h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut ms = 0i64;
+    if b[i] == b'.' {
+        let start = i + 1;
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start || i - start > 9 {
+            return Err(bad());
+        }
+        let frac = &s[start..i];
+        ms = frac.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |a, c| a * 10 + (c - b'0') as i64);
+    }
+    let offset_min = match b.get(i) {
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let m = oh * 60 + om;
+            if sign == b'+' {
+                m
+            } else {
+                -m
+            }
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_min * 60;
+    Ok(secs * 1000 + ms)
+}
+
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.mmm]Z`.
+pub fn format_rfc3339(t: Millis) -> String {
+    let secs = t.div_euclid(1000);
+    let ms = t.rem_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    if ms == 0 {
+        base + "Z"
+    } else {
+        format!("{base}.{ms:03}Z")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_respect_offsets() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), 0);
+        assert_eq!(parse_rfc3339("2026-11-29T00:00:00Z").unwrap(), 1_795_910_400_000);
+        assert_eq!(parse_rfc3339("2026-11-29T01:00:00+01:00").unwrap(), 1_795_910_400_000);
+        assert_eq!(parse_rfc3339("2026-11-29T00:00:00.25Z").unwrap(), 1_795_910_400_250);
+        for t in [0, 1_795_910_400_000, 951_782_400_123, -86_400_000] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(t)).unwrap(), t);
+        }
+        for bad in ["2026-02-30T00:00:00Z", "2026-11-29", "2026-11-29T00:00:00", "yesterday", "2026-13-01T00:00:00Z"] {
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
+        }
+    }
+}

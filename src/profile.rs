@@ -1,0 +1,655 @@
+//! The shopper's interest profile: events in, decayed weights out.
+//!
+//! Each event adds its kind's weight to every tag it carries; weights decay
+//! exponentially with a half-life, so last month's browsing counts half as much as
+//! today's (with the default 14-day half-life, after two weeks). Items keep their own
+//! history so that "buy again" and "just bought" can be scored, and offers keep their
+//! impressions and dismissals for caps. The profile is bounded: a fixed number of
+//! interests, items and offers, least-weighted first out, and at most
+//! [`MAX_STORED_BYTES`] when stored.
+//!
+//! ```
+//! use pocketrank::profile::{Event, EventKind, Profile, Settings};
+//! let settings = Settings::default();
+//! let mut profile = Profile::new();
+//! let event = Event::new(EventKind::View, ["category:running", "brand:acme"]).with_item("sku-1");
+//! profile.record(&event, 0, &settings).unwrap();
+//! assert_eq!(profile.interest_weight("category:running", 0, &settings), 1.0);
+//! // After one half-life the weight has halved.
+//! let later = settings.half_life_ms;
+//! assert_eq!(profile.interest_weight("category:running", later, &settings), 0.5);
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{check_label, MAX_ID_LEN, MAX_WINDOW_CAP};
+use crate::error::{Code, Error, Result};
+use crate::Millis;
+
+/// The stored profile's schema version written by this code.
+pub const PROFILE_SCHEMA: u32 = 1;
+/// Most interests kept; the least weighted go first.
+pub const MAX_INTERESTS: usize = 128;
+/// Most items kept in the history; the least weighted go first.
+pub const MAX_ITEMS: usize = 128;
+/// Most offers whose impressions and dismissals are kept.
+pub const MAX_OFFERS_SEEN: usize = 64;
+/// Most tags on one event.
+pub const MAX_EVENT_TAGS: usize = 32;
+/// Longest search text, in bytes.
+pub const MAX_SEARCH_LEN: usize = 256;
+/// Most words of a search turned into `search:<word>` tags.
+pub const MAX_SEARCH_WORDS: usize = 8;
+/// Largest stored profile, in bytes of JSON.
+pub const MAX_STORED_BYTES: usize = 16 * 1024;
+
+const HOUR: Millis = 3_600_000;
+const DAY: Millis = 24 * HOUR;
+/// Impressions older than this are only counted in the lifetime total.
+pub const IMPRESSION_WINDOW_MS: Millis = 7 * DAY;
+
+/// What the shopper did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// Looked at a product or category page.
+    View,
+    /// Put an item in the cart.
+    Cart,
+    /// Bought an item.
+    Purchase,
+    /// Searched (the words become `search:<word>` tags).
+    Search,
+    /// Clicked an offer.
+    Click,
+    /// Dismissed an offer ("not interested").
+    Dismiss,
+}
+
+impl EventKind {
+    /// Every kind, in the order of the per-kind counters.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::View,
+        EventKind::Cart,
+        EventKind::Purchase,
+        EventKind::Search,
+        EventKind::Click,
+        EventKind::Dismiss,
+    ];
+
+    /// The name used in events and in the profile view.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::View => "view",
+            EventKind::Cart => "cart",
+            EventKind::Purchase => "purchase",
+            EventKind::Search => "search",
+            EventKind::Click => "click",
+            EventKind::Dismiss => "dismiss",
+        }
+    }
+
+    /// Parses a kind name.
+    pub fn parse(s: &str) -> Result<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            Error::at_field(
+                Code::EventUnknownKind,
+                "kind",
+                format!("{s:?} is not one of view, cart, purchase, search, click, dismiss"),
+            )
+        })
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// Something the shopper did, as the page reports it.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+pub struct Event {
+    /// `view`, `cart`, `purchase`, `search`, `click` or `dismiss`.
+    pub kind: String,
+    /// What the event is about, for example `category:running`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The item (SKU) concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The offer concerned (`click`, `dismiss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
+    /// The search text (`search`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<String>,
+}
+
+impl Event {
+    /// An event of `kind` with `tags`.
+    pub fn new<I, S>(kind: EventKind, tags: I) -> Event
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Event {
+            kind: kind.as_str().to_string(),
+            tags: tags.into_iter().map(Into::into).collect(),
+            ..Event::default()
+        }
+    }
+
+    /// The same event about `item`.
+    pub fn with_item(mut self, item: impl Into<String>) -> Event {
+        self.item = Some(item.into());
+        self
+    }
+
+    /// The same event about `offer`.
+    pub fn with_offer(mut self, offer: impl Into<String>) -> Event {
+        self.offer = Some(offer.into());
+        self
+    }
+
+    /// The same event with search text.
+    pub fn with_terms(mut self, terms: impl Into<String>) -> Event {
+        self.terms = Some(terms.into());
+        self
+    }
+
+    /// Checks the event and returns its kind and every tag it teaches (given tags, then
+    /// search words as `search:<word>`), without duplicates.
+    pub fn validate(&self) -> Result<(EventKind, Vec<String>)> {
+        let kind = EventKind::parse(&self.kind)?;
+        if self.tags.len() > MAX_EVENT_TAGS {
+            return Err(Error::at_field(
+                Code::EventTooLong,
+                "tags",
+                format!("{} tags; the limit is {MAX_EVENT_TAGS}", self.tags.len()),
+            ));
+        }
+        let mut tags: Vec<String> = Vec::with_capacity(self.tags.len() + 2);
+        for t in &self.tags {
+            check_event_label(t, "tags")?;
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        if let Some(item) = &self.item {
+            check_event_label(item, "item")?;
+        }
+        if let Some(offer) = &self.offer {
+            check_event_label(offer, "offer")?;
+        }
+        if let Some(terms) = &self.terms {
+            if terms.len() > MAX_SEARCH_LEN {
+                return Err(Error::at_field(
+                    Code::EventTooLong,
+                    "terms",
+                    format!("{} bytes; the limit is {MAX_SEARCH_LEN}", terms.len()),
+                ));
+            }
+            let words = terms
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 2)
+                .map(|w| format!("search:{}", w.to_lowercase()))
+                .take(MAX_SEARCH_WORDS);
+            for w in words {
+                if w.len() <= MAX_ID_LEN && !tags.contains(&w) {
+                    tags.push(w);
+                }
+            }
+        }
+        if matches!(kind, EventKind::Click | EventKind::Dismiss) && self.offer.is_none() {
+            return Err(Error::at_field(
+                Code::EventInvalid,
+                "offer",
+                format!("a {} event names the offer it is about", kind.as_str()),
+            ));
+        }
+        if tags.is_empty() && !matches!(kind, EventKind::Click | EventKind::Dismiss) {
+            return Err(Error::at_field(
+                Code::EventEmptyTags,
+                "tags",
+                "an event needs at least one tag (or, for a search, a word of two letters or more)",
+            ));
+        }
+        if tags.len() > MAX_EVENT_TAGS {
+            tags.truncate(MAX_EVENT_TAGS);
+        }
+        Ok((kind, tags))
+    }
+}
+
+fn check_event_label(s: &str, field: &str) -> Result<()> {
+    check_label(s).map_err(|reason| {
+        let code = if s.len() > MAX_ID_LEN { Code::EventTooLong } else { Code::EventInvalidTag };
+        Error::at_field(code, field, reason)
+    })
+}
+
+/// How events are weighted and forgotten. The defaults are documented in the README.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Time for an interest's weight to halve.
+    pub half_life_ms: Millis,
+    /// An interest or item not seen for this long is dropped.
+    pub retention_ms: Millis,
+    /// Weight each event kind adds to its tags: view, cart, purchase, search, click, dismiss.
+    pub kind_weights: [f64; 6],
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            half_life_ms: 14 * DAY,
+            retention_ms: 90 * DAY,
+            kind_weights: [1.0, 3.0, 5.0, 1.5, 2.0, -3.0],
+        }
+    }
+}
+
+impl Settings {
+    /// Checks ranges (positive half-life and retention, finite weights).
+    pub fn validate(&self) -> Result<()> {
+        if self.half_life_ms < 60_000 || self.half_life_ms > 3650 * DAY {
+            return Err(Error::at_field(Code::OptionsInvalid, "halfLifeDays", "must be from one minute to ten years"));
+        }
+        if self.retention_ms < HOUR || self.retention_ms > 3650 * DAY {
+            return Err(Error::at_field(Code::OptionsInvalid, "retentionDays", "must be from one hour to ten years"));
+        }
+        if self.kind_weights.iter().any(|w| !w.is_finite() || w.abs() > 100.0) {
+            return Err(Error::at_field(Code::OptionsInvalid, "weights", "must be finite numbers in [-100, 100]"));
+        }
+        Ok(())
+    }
+
+    /// `weight` as of `then`, decayed to `now`.
+    pub fn decay(&self, weight: f64, then: Millis, now: Millis) -> f64 {
+        let dt = (now - then).max(0) as f64;
+        weight * (-dt / self.half_life_ms as f64).exp2()
+    }
+}
+
+/// Stored weights are rounded to four decimals so that what is kept is what is written.
+fn quantize(w: f64) -> f64 {
+    (w * 1e4).round() / 1e4
+}
+
+/// What the shopper has shown interest in, under one tag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interest {
+    /// Weight as of `updated`.
+    pub weight: f64,
+    /// When `weight` was last set.
+    pub updated: Millis,
+    /// First event under this tag.
+    pub first_seen: Millis,
+    /// Latest event under this tag.
+    pub last_seen: Millis,
+    /// Events behind it, per kind (view, cart, purchase, search, click, dismiss).
+    pub counts: [u32; 6],
+}
+
+/// The shopper's history with one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemHistory {
+    /// Weight as of `updated`.
+    pub weight: f64,
+    /// When `weight` was last set.
+    pub updated: Millis,
+    /// Latest event about the item.
+    pub last_seen: Millis,
+    /// Latest purchase of the item.
+    pub last_purchase: Option<Millis>,
+    /// Views, carts, purchases.
+    pub counts: [u32; 3],
+}
+
+/// One offer as the shopper has met it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OfferHistory {
+    /// Recent impression times (within [`IMPRESSION_WINDOW_MS`], at most [`MAX_WINDOW_CAP`]).
+    pub recent: Vec<Millis>,
+    /// Impressions ever.
+    pub total: u32,
+    /// Clicks ever.
+    pub clicks: u32,
+    /// Latest dismissal.
+    pub dismissed: Option<Millis>,
+}
+
+impl OfferHistory {
+    /// Impressions at or after `since`.
+    pub fn shown_since(&self, since: Millis) -> u32 {
+        self.recent.iter().filter(|&&t| t >= since).count() as u32
+    }
+
+    /// Latest impression.
+    pub fn last_shown(&self) -> Option<Millis> {
+        self.recent.last().copied()
+    }
+}
+
+/// The whole profile. Plain data: no clock, no storage.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Profile {
+    /// Interests by tag.
+    pub interests: BTreeMap<String, Interest>,
+    /// Item history by item ID.
+    pub items: BTreeMap<String, ItemHistory>,
+    /// Offer history by offer ID.
+    pub offers: BTreeMap<String, OfferHistory>,
+    /// Personalization paused by the shopper: nothing is recorded, only the fallback is shown.
+    pub paused: bool,
+}
+
+impl Profile {
+    /// An empty profile.
+    pub fn new() -> Profile {
+        Profile::default()
+    }
+
+    /// True when nothing is known about the shopper's interests or items.
+    pub fn is_empty(&self) -> bool {
+        self.interests.is_empty() && self.items.is_empty()
+    }
+
+    /// Records one event at `now`. A refused event changes nothing. Returns `false`
+    /// (and records nothing) while paused.
+    pub fn record(&mut self, event: &Event, now: Millis, settings: &Settings) -> Result<bool> {
+        let (kind, tags) = event.validate()?;
+        if self.paused {
+            return Ok(false);
+        }
+        let add = settings.kind_weights[kind.slot()];
+        for tag in tags {
+            let entry = self.interests.entry(tag).or_insert(Interest {
+                weight: 0.0,
+                updated: now,
+                first_seen: now,
+                last_seen: now,
+                counts: [0; 6],
+            });
+            entry.weight = quantize((settings.decay(entry.weight, entry.updated, now) + add).max(0.0));
+            entry.updated = now.max(entry.updated);
+            entry.last_seen = now.max(entry.last_seen);
+            entry.counts[kind.slot()] = entry.counts[kind.slot()].saturating_add(1);
+        }
+        if let Some(item) = &event.item {
+            if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Purchase) {
+                let h = self.items.entry(item.clone()).or_insert(ItemHistory {
+                    weight: 0.0,
+                    updated: now,
+                    last_seen: now,
+                    last_purchase: None,
+                    counts: [0; 3],
+                });
+                h.weight = quantize(settings.decay(h.weight, h.updated, now) + add.max(0.0));
+                h.updated = now.max(h.updated);
+                h.last_seen = now.max(h.last_seen);
+                h.counts[kind.slot()] = h.counts[kind.slot()].saturating_add(1);
+                if kind == EventKind::Purchase {
+                    h.last_purchase = Some(now.max(h.last_purchase.unwrap_or(now)));
+                }
+            }
+        }
+        if let Some(offer) = &event.offer {
+            let h = self.offers.entry(offer.clone()).or_default();
+            match kind {
+                EventKind::Click => h.clicks = h.clicks.saturating_add(1),
+                EventKind::Dismiss => h.dismissed = Some(now.max(h.dismissed.unwrap_or(now))),
+                _ => {}
+            }
+        }
+        self.prune(now, settings);
+        Ok(true)
+    }
+
+    /// Notes that `offer` was shown at `now` (for caps). Nothing is noted while paused.
+    pub fn note_impression(&mut self, offer: &str, now: Millis, settings: &Settings) {
+        if self.paused {
+            return;
+        }
+        let h = self.offers.entry(offer.to_string()).or_default();
+        h.recent.push(now);
+        h.recent.sort_unstable();
+        h.total = h.total.saturating_add(1);
+        self.prune(now, settings);
+    }
+
+    /// The weight of `tag` at `now` (0 when unknown).
+    pub fn interest_weight(&self, tag: &str, now: Millis, settings: &Settings) -> f64 {
+        self.interests
+            .get(tag)
+            .map_or(0.0, |i| settings.decay(i.weight, i.updated, now))
+    }
+
+    /// The weight of `item` at `now` (0 when unknown).
+    pub fn item_weight(&self, item: &str, now: Millis, settings: &Settings) -> f64 {
+        self.items
+            .get(item)
+            .map_or(0.0, |i| settings.decay(i.weight, i.updated, now))
+    }
+
+    /// Forgets one interest. Returns whether it was there.
+    pub fn forget(&mut self, tag: &str) -> bool {
+        self.interests.remove(tag).is_some()
+    }
+
+    /// Forgets one item. Returns whether it was there.
+    pub fn forget_item(&mut self, item: &str) -> bool {
+        self.items.remove(item).is_some()
+    }
+
+    /// Drops what retention or the bounds say must go: interests and items not seen within
+    /// the retention period, impressions outside the cap window, then the least-weighted
+    /// entries beyond each count bound.
+    pub fn prune(&mut self, now: Millis, settings: &Settings) {
+        let horizon = now - settings.retention_ms;
+        self.interests.retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
+        self.items.retain(|_, i| i.last_seen >= horizon);
+        let window = now - IMPRESSION_WINDOW_MS;
+        let suppress = now - settings.retention_ms;
+        self.offers.retain(|_, o| {
+            o.recent.retain(|&t| t >= window);
+            let keep_from = o.recent.len().saturating_sub(MAX_WINDOW_CAP as usize);
+            o.recent.drain(..keep_from);
+            !o.recent.is_empty() || o.dismissed.is_some_and(|d| d >= suppress) || o.total > 0 || o.clicks > 0
+        });
+        evict_lightest(&mut self.interests, MAX_INTERESTS, |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+        evict_lightest(&mut self.items, MAX_ITEMS, |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+        evict_lightest(
+            &mut self.offers,
+            MAX_OFFERS_SEEN,
+            |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
+            |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN),
+        );
+    }
+
+    /// Evicts the least-weighted entries until the stored form fits in `max_bytes`.
+    pub fn shrink_to(&mut self, max_bytes: usize, now: Millis, settings: &Settings) -> usize {
+        loop {
+            let len = self.encode().len();
+            if len <= max_bytes || self.is_trivial() {
+                return len;
+            }
+            // Drop about a tenth of the heaviest-weighing collection, lightest entries first.
+            let share = |n: usize| n - (n / 10).max(1).min(n);
+            let (ni, nt, no) = (self.interests.len(), self.items.len(), self.offers.len());
+            if ni >= nt && ni >= no {
+                evict_lightest(&mut self.interests, share(ni), |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+            } else if nt >= no {
+                evict_lightest(&mut self.items, share(nt), |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+            } else {
+                evict_lightest(
+                    &mut self.offers,
+                    share(no),
+                    |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
+                    |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN),
+                );
+            }
+        }
+    }
+
+    fn is_trivial(&self) -> bool {
+        self.interests.is_empty() && self.items.is_empty() && self.offers.is_empty()
+    }
+
+    /// The compact stored form: JSON with a schema version.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(&Stored::from(self)).expect("a profile always serializes")
+    }
+
+    /// Reads a stored or exported profile, migrating known older schema versions.
+    /// Fails with `profile.newer_version` for a version this code does not know yet,
+    /// and `profile.invalid` for anything unreadable.
+    pub fn decode(text: &str) -> Result<Profile> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: serde_json::Value,
+        }
+        let version = serde_json::from_str::<Version>(text)
+            .map_err(|e| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {e}")))?;
+        match version.v.as_u64() {
+            Some(v) if v == PROFILE_SCHEMA as u64 => {}
+            Some(v) if v > PROFILE_SCHEMA as u64 => {
+                return Err(Error::new(
+                    Code::ProfileNewerVersion,
+                    format!("the profile has schema version {v}; this code knows up to {PROFILE_SCHEMA}"),
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    Code::ProfileInvalid,
+                    format!("the profile's schema version {} is not one this code knows", version.v),
+                ))
+            }
+        }
+        let stored: Stored = serde_json::from_str(text)
+            .map_err(|e| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {e}")))?;
+        stored.into_profile()
+    }
+}
+
+fn evict_lightest<V>(
+    map: &mut BTreeMap<String, V>,
+    keep: usize,
+    weight: impl Fn(&V) -> f64,
+    recency: impl Fn(&V) -> Millis,
+) {
+    if map.len() <= keep {
+        return;
+    }
+    let mut order: Vec<(f64, Millis, String)> = map.iter().map(|(k, v)| (weight(v), recency(v), k.clone())).collect();
+    // Lightest first; among equals, the oldest first; then by key, so that eviction is deterministic.
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let drop = map.len() - keep;
+    for (_, _, k) in order.into_iter().take(drop) {
+        map.remove(&k);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stored form, schema 1: short keys, tuples instead of objects.
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    p: bool,
+    /// [tag, weight, updated, first seen, last seen, counts]
+    #[serde(default)]
+    i: Vec<(String, f64, Millis, Millis, Millis, [u32; 6])>,
+    /// [item, weight, updated, last seen, last purchase, counts]
+    #[serde(default)]
+    t: Vec<(String, f64, Millis, Millis, Option<Millis>, [u32; 3])>,
+    /// [offer, recent impressions, total, clicks, dismissed]
+    #[serde(default)]
+    o: Vec<(String, Vec<Millis>, u32, u32, Option<Millis>)>,
+}
+
+impl From<&Profile> for Stored {
+    fn from(p: &Profile) -> Stored {
+        Stored {
+            v: PROFILE_SCHEMA,
+            p: p.paused,
+            i: p
+                .interests
+                .iter()
+                .map(|(k, i)| (k.clone(), i.weight, i.updated, i.first_seen, i.last_seen, i.counts))
+                .collect(),
+            t: p
+                .items
+                .iter()
+                .map(|(k, i)| (k.clone(), i.weight, i.updated, i.last_seen, i.last_purchase, i.counts))
+                .collect(),
+            o: p
+                .offers
+                .iter()
+                .map(|(k, o)| (k.clone(), o.recent.clone(), o.total, o.clicks, o.dismissed))
+                .collect(),
+        }
+    }
+}
+
+impl Stored {
+    fn into_profile(self) -> Result<Profile> {
+        let invalid = |what: String| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {what}"));
+        let mut p = Profile { paused: self.p, ..Profile::default() };
+        if self.i.len() > MAX_INTERESTS || self.t.len() > MAX_ITEMS || self.o.len() > MAX_OFFERS_SEEN {
+            return Err(invalid("more entries than the profile's bounds".into()));
+        }
+        for (tag, weight, updated, first_seen, last_seen, counts) in self.i {
+            check_label(&tag).map_err(|r| invalid(format!("interest {r}")))?;
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(invalid(format!("interest {tag:?} has weight {weight}")));
+            }
+            let interest = Interest { weight, updated, first_seen, last_seen, counts };
+            if p.interests.insert(tag.clone(), interest).is_some() {
+                return Err(invalid(format!("interest {tag:?} is listed twice")));
+            }
+        }
+        for (item, weight, updated, last_seen, last_purchase, counts) in self.t {
+            check_label(&item).map_err(|r| invalid(format!("item {r}")))?;
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(invalid(format!("item {item:?} has weight {weight}")));
+            }
+            let history = ItemHistory { weight, updated, last_seen, last_purchase, counts };
+            if p.items.insert(item.clone(), history).is_some() {
+                return Err(invalid(format!("item {item:?} is listed twice")));
+            }
+        }
+        for (offer, mut recent, total, clicks, dismissed) in self.o {
+            check_label(&offer).map_err(|r| invalid(format!("offer {r}")))?;
+            if recent.len() > MAX_WINDOW_CAP as usize {
+                return Err(invalid(format!("offer {offer:?} has too many impressions")));
+            }
+            recent.sort_unstable();
+            if p.offers.insert(offer.clone(), OfferHistory { recent, total, clicks, dismissed }).is_some() {
+                return Err(invalid(format!("offer {offer:?} is listed twice")));
+            }
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_become_search_tags() {
+        let e = Event::new(EventKind::Search, Vec::<String>::new()).with_terms("Trail Running shoes, a");
+        let (_, tags) = e.validate().unwrap();
+        assert_eq!(tags, ["search:trail", "search:running", "search:shoes"]);
+    }
+
+    #[test]
+    fn decode_rejects_unknown_and_newer_schemas() {
+        assert_eq!(Profile::decode(r#"{"v":0}"#).unwrap_err().code, Code::ProfileInvalid);
+        assert_eq!(Profile::decode(r#"{"v":2}"#).unwrap_err().code, Code::ProfileNewerVersion);
+        assert_eq!(Profile::decode("{").unwrap_err().code, Code::ProfileInvalid);
+        assert!(Profile::decode(r#"{"v":1}"#).unwrap().is_empty());
+    }
+}

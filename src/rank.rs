@@ -1,0 +1,466 @@
+//! Ranking: which offers may be shown, how each is scored, which are chosen, and why.
+//!
+//! The score of an eligible offer `o` is
+//!
+//! ```text
+//! score(o) = affinity · Σ_t w(o,t) · sat(interest(t))     the shopper's interests
+//!          + context  · Σ_t w(o,t) · [t in page context]  what the page is about
+//!          + item     · max_i sat(history(i))             the shopper's history with its items
+//!          + popularity · popularity(o) + boost(o)        the server's priors
+//! sat(x)   = x / (x + saturation)
+//! ```
+//!
+//! where `interest(t)` and `history(i)` are decayed weights (see [`crate::profile`]).
+//! `sat` keeps one heavy interest from drowning every other signal, and is monotone, so
+//! raising an interest never lets an offer without it overtake one with it.
+//!
+//! Eligibility comes first and is never overridden, not by exploration, not by the
+//! fallback: the date window, `requires` / `excludes`, caps, suppression after a
+//! dismissal, and no offer for an item the shopper has just bought unless it is a
+//! "buy again" offer.
+
+use crate::catalog::Catalog;
+use crate::profile::{OfferHistory, Profile, Settings};
+use crate::Millis;
+
+const HOUR: Millis = 3_600_000;
+const DAY: Millis = 24 * HOUR;
+
+/// Weights of the score's terms and the eligibility windows. Defaults are documented in
+/// the README and chosen on real shopping data (see `EVALUATION.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scoring {
+    /// Weight of the shopper's interests.
+    pub affinity: f32,
+    /// Weight of the page context.
+    pub context: f32,
+    /// Weight of the shopper's history with the offer's items.
+    pub item: f32,
+    /// Weight of the server's popularity prior.
+    pub popularity: f32,
+    /// Half-saturation point of `sat`: a decayed weight equal to this counts one half.
+    pub saturation: f32,
+    /// How much a chosen offer's tags penalize similar offers for the next slots.
+    pub diversity: f32,
+    /// Probability of showing a random eligible offer instead of the best (per slot).
+    pub exploration: f64,
+    /// An offer dismissed within this period is not shown.
+    pub dismiss_suppression_ms: Millis,
+    /// An item bought within this period is not offered again, except by "buy again" offers.
+    pub just_bought_ms: Millis,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring {
+            affinity: 1.0,
+            context: 0.5,
+            item: 1.0,
+            popularity: 0.3,
+            saturation: 3.0,
+            diversity: 0.5,
+            exploration: 0.05,
+            dismiss_suppression_ms: 48 * HOUR,
+            just_bought_ms: 7 * DAY,
+        }
+    }
+}
+
+/// A source of random numbers, passed in so that every decision can be replayed.
+pub trait Random {
+    /// 64 random bits.
+    fn next_u64(&mut self) -> u64;
+
+    /// A uniform number in [0, 1).
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A uniform integer in [0, n), n > 0.
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+/// SplitMix64: small, fast, and enough for exploration. Seeded by the caller.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl Random for SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// What a decision is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Request<'a> {
+    /// Tags describing the page (for example the category being browsed).
+    pub context: &'a [String],
+    /// How many offers (slots) to choose; at least one.
+    pub count: usize,
+    /// The time of the decision.
+    pub now: Millis,
+}
+
+/// Why an offer was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The best match for the shopper's profile.
+    Personal,
+    /// A random eligible offer, shown now and then so that new interests can surface.
+    Explore,
+    /// The catalog's fallback (profile empty or paused).
+    Fallback,
+    /// Not personal: the best by the server's priors and the page context.
+    Popular,
+}
+
+impl Reason {
+    /// The name used in the JS API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Personal => "personal",
+            Reason::Explore => "explore",
+            Reason::Fallback => "fallback",
+            Reason::Popular => "popular",
+        }
+    }
+}
+
+/// What contributed to a score.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Factor {
+    /// One of the shopper's interests (tag).
+    Interest(String),
+    /// The shopper's history with an item.
+    Item(String),
+    /// A tag of the page context.
+    Context(String),
+    /// The offer's popularity.
+    Popularity,
+    /// The retailer's boost.
+    Boost,
+}
+
+/// One term of a score, for the explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// What it is.
+    pub factor: Factor,
+    /// How much it added.
+    pub amount: f32,
+}
+
+/// One chosen offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Index of the offer in the catalog.
+    pub offer: usize,
+    /// The offer's ID.
+    pub offer_id: String,
+    /// Its score.
+    pub score: f32,
+    /// Why it was chosen.
+    pub reason: Reason,
+    /// The largest contributions to its score, largest first.
+    pub contributions: Vec<Contribution>,
+}
+
+/// Everything that is needed about the profile for one catalog, as dense vectors.
+struct View {
+    /// Per catalog tag: affinity·sat(interest) + context·[in context].
+    tag_value: Vec<f32>,
+    /// Per catalog tag: present in the profile or in the context (for requires/excludes).
+    tag_present: Vec<bool>,
+    /// Per catalog item: sat(history).
+    item_value: Vec<f32>,
+    /// Per catalog item: bought within `just_bought_ms`.
+    just_bought: Vec<bool>,
+    /// Per offer: blocked by caps or a dismissal.
+    blocked: Vec<bool>,
+}
+
+fn sat(x: f64, k: f32) -> f32 {
+    (x / (x + k as f64)) as f32
+}
+
+fn capped(h: &OfferHistory, caps: &crate::catalog::Caps, now: Millis) -> bool {
+    let over = |cap: Option<u32>, window: Millis| cap.is_some_and(|c| h.shown_since(now - window + 1) >= c);
+    over(caps.per_hour, HOUR)
+        || over(caps.per_day, DAY)
+        || over(caps.per_week, 7 * DAY)
+        || caps.total.is_some_and(|c| h.total >= c)
+}
+
+impl View {
+    fn build(catalog: &Catalog, profile: &Profile, settings: &Settings, scoring: &Scoring, req: &Request, personal: bool) -> View {
+        let nt = catalog.tag_count();
+        let ni = catalog.item_count();
+        let mut tag_value = vec![0f32; nt];
+        let mut tag_present = vec![false; nt];
+        let mut item_value = vec![0f32; ni];
+        let mut just_bought = vec![false; ni];
+        let mut blocked = vec![false; catalog.len()];
+        if personal {
+            for (tag, interest) in &profile.interests {
+                if let Some(id) = catalog.tag_id(tag) {
+                    let w = settings.decay(interest.weight, interest.updated, req.now);
+                    tag_value[id as usize] += scoring.affinity * sat(w, scoring.saturation);
+                    tag_present[id as usize] = w > 0.0;
+                }
+            }
+            for (item, history) in &profile.items {
+                if let Some(id) = catalog.item_id(item) {
+                    let w = settings.decay(history.weight, history.updated, req.now);
+                    item_value[id as usize] = sat(w, scoring.saturation);
+                }
+            }
+        }
+        // Just-bought suppression and caps are about what the shopper was shown and bought:
+        // they apply whether or not the decision is personal.
+        for (item, history) in &profile.items {
+            if let (Some(id), Some(t)) = (catalog.item_id(item), history.last_purchase) {
+                just_bought[id as usize] = req.now - t < scoring.just_bought_ms;
+            }
+        }
+        for tag in req.context {
+            if let Some(id) = catalog.tag_id(tag) {
+                tag_value[id as usize] += scoring.context;
+                tag_present[id as usize] = true;
+            }
+        }
+        for (id, history) in &profile.offers {
+            if let Some(i) = catalog.find(id) {
+                let dismissed = history
+                    .dismissed
+                    .is_some_and(|d| req.now - d < scoring.dismiss_suppression_ms);
+                blocked[i] = dismissed || capped(history, &catalog.offer(i).caps, req.now);
+            }
+        }
+        View { tag_value, tag_present, item_value, just_bought, blocked }
+    }
+
+    fn eligible(&self, catalog: &Catalog, i: usize, now: Millis) -> bool {
+        let o = catalog.offer(i);
+        if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
+            return false;
+        }
+        if !o.requires.iter().all(|&t| self.tag_present[t as usize]) || o.excludes.iter().any(|&t| self.tag_present[t as usize]) {
+            return false;
+        }
+        o.buy_again || !catalog.offer_item_slice(i).iter().any(|&it| self.just_bought[it as usize])
+    }
+
+    fn score(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> f32 {
+        let (ids, ws) = catalog.offer_tag_slice(i);
+        let mut s = 0f32;
+        for (&t, &w) in ids.iter().zip(ws) {
+            s += w * self.tag_value[t as usize];
+        }
+        let mut best_item = 0f32;
+        for &it in catalog.offer_item_slice(i) {
+            best_item = best_item.max(self.item_value[it as usize]);
+        }
+        let o = catalog.offer(i);
+        s + scoring.item * best_item + scoring.popularity * o.popularity + o.boost
+    }
+}
+
+fn similarity(catalog: &Catalog, a: usize, b: usize) -> f32 {
+    let (ia, wa) = catalog.offer_tag_slice(a);
+    let (ib, wb) = catalog.offer_tag_slice(b);
+    let total: f32 = wa.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let mut shared = 0f32;
+    for (t, w) in ia.iter().zip(wa) {
+        if let Some(k) = ib.iter().position(|x| x == t) {
+            shared += w.min(wb[k]);
+        }
+    }
+    shared / total
+}
+
+/// Chooses up to `req.count` distinct offers. Deterministic given the catalog, the
+/// profile, the request, the settings and the random source's state.
+pub fn choose(
+    catalog: &Catalog,
+    profile: &Profile,
+    settings: &Settings,
+    scoring: &Scoring,
+    req: &Request,
+    rng: &mut dyn Random,
+) -> Vec<Decision> {
+    let count = req.count.max(1).min(catalog.len());
+    let personal = !profile.paused && !profile.is_empty();
+    let view = View::build(catalog, profile, settings, scoring, req, personal);
+
+    let mut eligible: Vec<(f32, usize)> = (0..catalog.len())
+        .filter(|&i| view.eligible(catalog, i, req.now))
+        .map(|i| (view.score(catalog, scoring, i), i))
+        .collect();
+    let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+
+    let mut out: Vec<Decision> = Vec::with_capacity(count);
+    if !personal {
+        if let Some(f) = catalog.fallback() {
+            if let Some(pos) = eligible.iter().position(|&(_, i)| i == f) {
+                let (s, i) = eligible.swap_remove(pos);
+                out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, Reason::Fallback));
+            }
+        }
+    }
+
+    // Only the best few can be chosen: keep a shortlist, then pick greedily for diversity.
+    let shortlist = (count * 8).max(16);
+    if eligible.len() > shortlist {
+        eligible.select_nth_unstable_by(shortlist - 1, by_score);
+        eligible.truncate(shortlist);
+    }
+    eligible.sort_by(by_score);
+    // Exploration draws from every eligible offer, not only the shortlist.
+    let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
+        (0..catalog.len()).filter(|&i| view.eligible(catalog, i, req.now)).collect()
+    } else {
+        Vec::new()
+    };
+
+    while out.len() < count && !eligible.is_empty() {
+        if personal && !explore_pool.is_empty() && rng.next_f64() < scoring.exploration {
+            let candidates: Vec<usize> = explore_pool.iter().copied().filter(|i| out.iter().all(|d| d.offer != *i)).collect();
+            if !candidates.is_empty() {
+                let i = candidates[rng.below(candidates.len())];
+                eligible.retain(|&(_, j)| j != i);
+                let s = view.score(catalog, scoring, i);
+                out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, Reason::Explore));
+                continue;
+            }
+        }
+        let pick = if out.is_empty() || scoring.diversity <= 0.0 {
+            0
+        } else {
+            let adjusted = |&(s, i): &(f32, usize)| {
+                let sim = out.iter().map(|d| similarity(catalog, i, d.offer)).fold(0f32, f32::max);
+                s - scoring.diversity * sim
+            };
+            let mut best = 0;
+            let mut best_value = adjusted(&eligible[0]);
+            for (k, e) in eligible.iter().enumerate().skip(1) {
+                let v = adjusted(e);
+                if v > best_value {
+                    best = k;
+                    best_value = v;
+                }
+            }
+            best
+        };
+        let (s, i) = eligible.remove(pick);
+        let reason = if personal { Reason::Personal } else { Reason::Popular };
+        out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, reason));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decision(
+    catalog: &Catalog,
+    view: &View,
+    scoring: &Scoring,
+    profile: &Profile,
+    settings: &Settings,
+    req: &Request,
+    i: usize,
+    score: f32,
+    reason: Reason,
+) -> Decision {
+    let mut contributions = Vec::new();
+    let (ids, ws) = catalog.offer_tag_slice(i);
+    for (&t, &w) in ids.iter().zip(ws) {
+        let tag = catalog.tag_name(t);
+        let interest = profile.interest_weight(tag, req.now, settings);
+        if interest > 0.0 && !profile.paused {
+            let amount = w * scoring.affinity * sat(interest, scoring.saturation);
+            contributions.push(Contribution { factor: Factor::Interest(tag.to_string()), amount });
+        }
+        if req.context.iter().any(|c| c == tag) {
+            contributions.push(Contribution { factor: Factor::Context(tag.to_string()), amount: w * scoring.context });
+        }
+    }
+    if !profile.paused {
+        let mut best: Option<(f32, &str)> = None;
+        for &it in catalog.offer_item_slice(i) {
+            let v = view.item_value[it as usize];
+            if v > 0.0 && best.is_none_or(|(b, _)| v > b) {
+                let name = catalog.items_of(i).nth(catalog.offer_item_slice(i).iter().position(|&x| x == it).unwrap_or(0));
+                best = name.map(|n| (v, n));
+            }
+        }
+        if let Some((v, name)) = best {
+            contributions.push(Contribution { factor: Factor::Item(name.to_string()), amount: scoring.item * v });
+        }
+    }
+    let o = catalog.offer(i);
+    if o.popularity > 0.0 && scoring.popularity > 0.0 {
+        contributions.push(Contribution { factor: Factor::Popularity, amount: scoring.popularity * o.popularity });
+    }
+    if o.boost != 0.0 {
+        contributions.push(Contribution { factor: Factor::Boost, amount: o.boost });
+    }
+    contributions.sort_by(|a, b| b.amount.total_cmp(&a.amount));
+    contributions.truncate(5);
+    Decision { offer: i, offer_id: o.id.clone(), score, reason, contributions }
+}
+
+/// A tag in the shopper's words: `category:running` → `running`.
+pub fn plain_tag(tag: &str) -> &str {
+    tag.rsplit(':').next().unwrap_or(tag)
+}
+
+/// The explanation of a decision in plain words, built on the device from the profile.
+pub fn explain(decision: &Decision, profile: &Profile) -> String {
+    let mut because: Vec<String> = Vec::new();
+    for c in &decision.contributions {
+        match &c.factor {
+            Factor::Interest(tag) => {
+                let what = plain_tag(tag);
+                let n = profile.interests.get(tag).map(|i| i.counts);
+                match n {
+                    Some(counts) if counts[2] > 0 => because.push(format!("you bought {what} items")),
+                    Some(counts) if counts[1] > 0 => because.push(format!("you put {what} items in your cart")),
+                    Some(counts) if counts[3] > 0 && counts[0] == 0 => because.push(format!("you searched for {what}")),
+                    Some(counts) => {
+                        let v = counts[0] + counts[4];
+                        because.push(format!("you looked at {what} {} time{}", v, if v == 1 { "" } else { "s" }))
+                    }
+                    None => because.push(format!("your interest in {what}")),
+                }
+            }
+            Factor::Item(item) => because.push(format!("your history with {item}")),
+            Factor::Context(tag) => because.push(format!("this page is about {}", plain_tag(tag))),
+            Factor::Popularity | Factor::Boost => {}
+        }
+    }
+    because.dedup();
+    because.truncate(3);
+    let head = match decision.reason {
+        Reason::Fallback => return "This is the shop's standard offer: it is not based on your activity.".into(),
+        Reason::Popular => return "This offer is popular with all shoppers: it is not based on your activity.".into(),
+        Reason::Explore => "Chosen at random among the offers you can see, so that new interests can show up",
+        Reason::Personal => "Picked for you",
+    };
+    if because.is_empty() {
+        format!("{head}. Nothing about you left this device.")
+    } else {
+        let list = match because.len() {
+            1 => because[0].clone(),
+            n => format!("{} and {}", because[..n - 1].join(", "), because[n - 1]),
+        };
+        format!("{head} because {list}. Nothing about you left this device.")
+    }
+}
