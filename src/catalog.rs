@@ -173,8 +173,12 @@ impl Catalog {
     /// An offer's tags with their weights.
     pub fn tags_of(&self, offer: usize) -> impl Iterator<Item = (&str, f32)> + '_ {
         let (a, b) = self.offers[offer].tags;
-        (a as usize..b as usize)
-            .map(move |k| (self.tag_names[self.tag_ids[k] as usize].as_str(), self.tag_weights[k]))
+        (a as usize..b as usize).map(move |k| {
+            (
+                self.tag_names[self.tag_ids[k] as usize].as_str(),
+                self.tag_weights[k],
+            )
+        })
     }
 
     /// An offer's items.
@@ -187,12 +191,18 @@ impl Catalog {
 
     /// An offer's `requires` tags.
     pub fn requires_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
-        self.offers[offer].requires.iter().map(move |&i| self.tag_names[i as usize].as_str())
+        self.offers[offer]
+            .requires
+            .iter()
+            .map(move |&i| self.tag_names[i as usize].as_str())
     }
 
     /// An offer's `excludes` tags.
     pub fn excludes_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
-        self.offers[offer].excludes.iter().map(move |&i| self.tag_names[i as usize].as_str())
+        self.offers[offer]
+            .excludes
+            .iter()
+            .map(move |&i| self.tag_names[i as usize].as_str())
     }
 
     pub(crate) fn tag_count(&self) -> usize {
@@ -318,8 +328,12 @@ impl<'de> Deserialize<'de> for TagWeights {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object of tag → weight")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<TagWeights, A::Error> {
-                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_TAGS_PER_OFFER + 1));
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<TagWeights, A::Error> {
+                let mut out =
+                    Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_TAGS_PER_OFFER + 1));
                 while let Some((k, v)) = map.next_entry::<String, f64>()? {
                     out.push((k, v));
                     if out.len() > MAX_TAGS_PER_OFFER {
@@ -356,13 +370,26 @@ impl<'de> Deserialize<'de> for RawOffers {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an array of offers")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<RawOffers, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<RawOffers, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).min(MAX_OFFERS));
                 loop {
-                    TRACE.with(|t| t.set(Trace { offer: Some(out.len()), too_many: false }));
+                    TRACE.with(|t| {
+                        t.set(Trace {
+                            offer: Some(out.len()),
+                            too_many: false,
+                        })
+                    });
                     if out.len() == MAX_OFFERS {
                         if seq.next_element::<IgnoredAny>()?.is_some() {
-                            TRACE.with(|t| t.set(Trace { offer: None, too_many: true }));
+                            TRACE.with(|t| {
+                                t.set(Trace {
+                                    offer: None,
+                                    too_many: true,
+                                })
+                            });
                             return Err(de::Error::custom("too many offers"));
                         }
                         break;
@@ -390,10 +417,9 @@ fn explain_json_error(text: &str, e: serde_json::Error, trace: Trace) -> Error {
         );
     }
     match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => Error::new(
-            Code::CatalogInvalidJson,
-            format!("not valid JSON: {e}"),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => {
+            Error::new(Code::CatalogInvalidJson, format!("not valid JSON: {e}"))
+        }
         Category::Data => {
             // Only on this error path: read the version first (a catalog of another
             // version may well have another shape), then find the field at fault.
@@ -401,7 +427,8 @@ fn explain_json_error(text: &str, e: serde_json::Error, trace: Trace) -> Error {
             struct VersionOnly {
                 version: Option<serde_json::Value>,
             }
-            if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_str::<VersionOnly>(text) {
+            if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_str::<VersionOnly>(text)
+            {
                 if v.as_u64() != Some(CATALOG_VERSION) {
                     return Error::at_field(
                         Code::CatalogUnsupportedVersion,
@@ -418,7 +445,8 @@ fn explain_json_error(text: &str, e: serde_json::Error, trace: Trace) -> Error {
                 if let Some((field, reason)) = field {
                     return Error::at_offer(Code::CatalogInvalidField, index, &field, reason);
                 }
-                let mut err = Error::new(Code::CatalogInvalidField, format!("offers[{index}]: {e}"));
+                let mut err =
+                    Error::new(Code::CatalogInvalidField, format!("offers[{index}]: {e}"));
                 err.offer = Some(index);
                 return err;
             }
@@ -445,17 +473,28 @@ fn diagnose_offer(offer: &serde_json::Value) -> Option<(String, String)> {
     for (field, v) in obj {
         let problem = match field.as_str() {
             "id" if !v.is_string() => Some("must be a string"),
-            "tags" if !v.as_object().is_some_and(|m| m.values().all(Value::is_number)) => {
+            "tags"
+                if !v
+                    .as_object()
+                    .is_some_and(|m| m.values().all(Value::is_number)) =>
+            {
                 Some("must be an object of tag → number")
             }
-            "items" | "requires" | "excludes" if !is_str_list(v) => Some("must be an array of strings"),
+            "items" | "requires" | "excludes" if !is_str_list(v) => {
+                Some("must be an array of strings")
+            }
             "boost" | "popularity" if !v.is_number() => Some("must be a number"),
-            "start" | "end" if !(v.is_string() || v.is_null()) => Some("must be an RFC 3339 string"),
+            "start" | "end" if !(v.is_string() || v.is_null()) => {
+                Some("must be an RFC 3339 string")
+            }
             "buyAgain" if !v.is_boolean() => Some("must be true or false"),
             "caps" => {
                 let ok = v.as_object().is_some_and(|m| {
-                    m.iter()
-                        .all(|(k, c)| !["perHour", "perDay", "perWeek", "total"].contains(&k.as_str()) || c.is_number() || c.is_null())
+                    m.iter().all(|(k, c)| {
+                        !["perHour", "perDay", "perWeek", "total"].contains(&k.as_str())
+                            || c.is_number()
+                            || c.is_null()
+                    })
                 });
                 (!ok).then_some("must be an object of numbers (perHour, perDay, perWeek, total)")
             }
@@ -476,7 +515,10 @@ fn check_id(s: &str) -> std::result::Result<(), String> {
         return Err("must not be empty".into());
     }
     if s.len() > MAX_ID_LEN {
-        return Err(format!("is {} characters; the limit is {MAX_ID_LEN}", s.len()));
+        return Err(format!(
+            "is {} characters; the limit is {MAX_ID_LEN}",
+            s.len()
+        ));
     }
     if let Some(c) = s
         .chars()
@@ -493,7 +535,10 @@ pub(crate) fn check_label(s: &str) -> std::result::Result<(), String> {
         return Err("must not be empty".into());
     }
     if s.len() > MAX_ID_LEN {
-        return Err(format!("{:?}… is longer than {MAX_ID_LEN} bytes", &s[..s.floor_char_boundary_compat(24)]));
+        return Err(format!(
+            "{:?}… is longer than {MAX_ID_LEN} bytes",
+            &s[..s.floor_char_boundary_compat(24)]
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(format!("{s:?} contains a control character"));
@@ -521,7 +566,10 @@ struct Interner {
 
 impl Interner {
     fn new() -> Self {
-        Interner { names: Vec::new(), index: HashMap::new() }
+        Interner {
+            names: Vec::new(),
+            index: HashMap::new(),
+        }
     }
     fn intern(&mut self, s: String) -> u32 {
         if let Some(&i) = self.index.get(&s) {
@@ -556,7 +604,9 @@ impl Fnv {
 fn check_cap(v: Option<f64>, max: u32, index: usize, field: &str) -> Result<Option<u32>> {
     match v {
         None => Ok(None),
-        Some(c) if c.is_finite() && c >= 0.0 && c.fract() == 0.0 && c <= max as f64 => Ok(Some(c as u32)),
+        Some(c) if c.is_finite() && c >= 0.0 && c.fract() == 0.0 && c <= max as f64 => {
+            Ok(Some(c as u32))
+        }
         Some(c) => Err(Error::at_offer(
             Code::CatalogInvalidCap,
             index,
@@ -570,19 +620,29 @@ impl RawCatalog {
     /// Checks everything and builds the ranking form. The same checks for every encoding.
     pub fn validate(self) -> Result<Catalog> {
         match self.version {
-            None => return Err(Error::at_field(Code::CatalogInvalidField, "version", "missing")),
-            Some(CATALOG_VERSION) => {}
-            Some(v) => {
+            None => {
                 return Err(Error::at_field(
-                    Code::CatalogUnsupportedVersion,
+                    Code::CatalogInvalidField,
                     "version",
-                    format!("version {v} is not supported; this library reads version {CATALOG_VERSION}"),
+                    "missing",
                 ))
             }
+            Some(CATALOG_VERSION) => {}
+            Some(v) => return Err(Error::at_field(
+                Code::CatalogUnsupportedVersion,
+                "version",
+                format!(
+                    "version {v} is not supported; this library reads version {CATALOG_VERSION}"
+                ),
+            )),
         }
         let offers_in = self.offers.0;
         if offers_in.is_empty() {
-            return Err(Error::at_field(Code::CatalogEmpty, "offers", "the catalog has no offers"));
+            return Err(Error::at_field(
+                Code::CatalogEmpty,
+                "offers",
+                "the catalog has no offers",
+            ));
         }
         if offers_in.len() > MAX_OFFERS {
             return Err(Error::at_field(
@@ -593,7 +653,11 @@ impl RawCatalog {
         }
         let id = self.id.unwrap_or_default();
         if id.len() > MAX_ID_LEN {
-            return Err(Error::at_field(Code::CatalogInvalidId, "id", format!("longer than {MAX_ID_LEN} bytes")));
+            return Err(Error::at_field(
+                Code::CatalogInvalidId,
+                "id",
+                format!("longer than {MAX_ID_LEN} bytes"),
+            ));
         }
         let mut hash = Fnv::new();
         hash.str(&id);
@@ -621,7 +685,10 @@ impl RawCatalog {
                     Code::CatalogTooManyTags,
                     i,
                     "items",
-                    format!("{} items; the limit is {MAX_ITEMS_PER_OFFER}", o.items.len()),
+                    format!(
+                        "{} items; the limit is {MAX_ITEMS_PER_OFFER}",
+                        o.items.len()
+                    ),
                 ));
             }
             for (field, list) in [("requires", &o.requires), ("excludes", &o.excludes)] {
@@ -634,11 +701,17 @@ impl RawCatalog {
                     ));
                 }
                 for t in list.iter() {
-                    check_label(t).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, field, r))?;
+                    check_label(t)
+                        .map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, field, r))?;
                 }
             }
             if !(o.boost.is_finite() && (-1.0..=1.0).contains(&o.boost)) {
-                return Err(Error::at_offer(Code::CatalogInvalidWeight, i, "boost", format!("{} is outside [-1, 1]", o.boost)));
+                return Err(Error::at_offer(
+                    Code::CatalogInvalidWeight,
+                    i,
+                    "boost",
+                    format!("{} is outside [-1, 1]", o.boost),
+                ));
             }
             if !(o.popularity.is_finite() && (0.0..=1.0).contains(&o.popularity)) {
                 return Err(Error::at_offer(
@@ -662,7 +735,12 @@ impl RawCatalog {
                 .map_err(|r| Error::at_offer(Code::CatalogInvalidDate, i, "end", r))?;
             if let (Some(s), Some(e)) = (start, end) {
                 if s > e {
-                    return Err(Error::at_offer(Code::CatalogInvalidWindow, i, "start", "is after end"));
+                    return Err(Error::at_offer(
+                        Code::CatalogInvalidWindow,
+                        i,
+                        "start",
+                        "is after end",
+                    ));
                 }
             }
             let caps = Caps {
@@ -693,7 +771,8 @@ impl RawCatalog {
             hash.str(&o.id);
             let t0 = tag_ids.len() as u32;
             for (k, (tag, w)) in o.tags.0.into_iter().enumerate() {
-                check_label(&tag).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "tags", r))?;
+                check_label(&tag)
+                    .map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "tags", r))?;
                 if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
                     return Err(Error::at_offer(
                         Code::CatalogInvalidWeight,
@@ -719,7 +798,8 @@ impl RawCatalog {
             let t1 = tag_ids.len() as u32;
             let i0 = item_ids.len() as u32;
             for item in o.items {
-                check_label(&item).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "items", r))?;
+                check_label(&item)
+                    .map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "items", r))?;
                 hash.str(&item);
                 item_ids.push(items.intern(item));
             }
@@ -804,7 +884,11 @@ impl Catalog {
                 let o = &self.offers[i];
                 RawOffer {
                     id: o.id.clone(),
-                    tags: TagWeights(self.tags_of(i).map(|(t, w)| (t.to_string(), w as f64)).collect()),
+                    tags: TagWeights(
+                        self.tags_of(i)
+                            .map(|(t, w)| (t.to_string(), w as f64))
+                            .collect(),
+                    ),
                     items: self.items_of(i).map(str::to_string).collect(),
                     boost: o.boost as f64,
                     popularity: o.popularity as f64,
@@ -871,13 +955,44 @@ pub fn parse_rfc3339(s: &str) -> std::result::Result<Millis, String> {
         }
         Ok(part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
     };
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return Err(bad());
     }
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] || h > 23 || mi > 59 || sec > 60 {
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
         return Err(bad());
     }
     let mut i = 19;
@@ -892,7 +1007,11 @@ pub fn parse_rfc3339(s: &str) -> std::result::Result<Millis, String> {
             return Err(bad());
         }
         let frac = &s[start..i];
-        ms = frac.bytes().chain(std::iter::repeat(b'0')).take(3).fold(0, |a, c| a * 10 + (c - b'0') as i64);
+        ms = frac
+            .bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(3)
+            .fold(0, |a, c| a * 10 + (c - b'0') as i64);
     }
     let offset_min = match b.get(i) {
         Some(b'Z' | b'z') if i + 1 == b.len() => 0,
@@ -921,7 +1040,12 @@ pub fn format_rfc3339(t: Millis) -> String {
     let ms = t.rem_euclid(1000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
     if ms == 0 {
         base + "Z"
     } else {
@@ -936,13 +1060,28 @@ mod tests {
     #[test]
     fn dates_round_trip_and_respect_offsets() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), 0);
-        assert_eq!(parse_rfc3339("2026-11-29T00:00:00Z").unwrap(), 1_795_910_400_000);
-        assert_eq!(parse_rfc3339("2026-11-29T01:00:00+01:00").unwrap(), 1_795_910_400_000);
-        assert_eq!(parse_rfc3339("2026-11-29T00:00:00.25Z").unwrap(), 1_795_910_400_250);
+        assert_eq!(
+            parse_rfc3339("2026-11-29T00:00:00Z").unwrap(),
+            1_795_910_400_000
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-29T01:00:00+01:00").unwrap(),
+            1_795_910_400_000
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-29T00:00:00.25Z").unwrap(),
+            1_795_910_400_250
+        );
         for t in [0, 1_795_910_400_000, 951_782_400_123, -86_400_000] {
             assert_eq!(parse_rfc3339(&format_rfc3339(t)).unwrap(), t);
         }
-        for bad in ["2026-02-30T00:00:00Z", "2026-11-29", "2026-11-29T00:00:00", "yesterday", "2026-13-01T00:00:00Z"] {
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-11-29",
+            "2026-11-29T00:00:00",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+        ] {
             assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }

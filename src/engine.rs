@@ -83,7 +83,11 @@ impl Engine {
         store::check_namespace(namespace)?;
         settings.validate()?;
         if !(0.0..=1.0).contains(&scoring.exploration) {
-            return Err(Error::at_field(Code::OptionsInvalid, "exploration", "must be in [0, 1]"));
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "exploration",
+                "must be in [0, 1]",
+            ));
         }
         let mut engine = Engine {
             namespace: namespace.to_string(),
@@ -109,10 +113,26 @@ impl Engine {
     }
 
     /// Opens an engine that never touches any store.
-    pub fn in_memory(namespace: &str, settings: Settings, scoring: Scoring, now: Millis) -> Result<Engine> {
-        let mut e = Engine::open(Box::new(store::MemoryStore::new()), namespace, settings, scoring, now)?;
+    pub fn in_memory(
+        namespace: &str,
+        settings: Settings,
+        scoring: Scoring,
+        now: Millis,
+    ) -> Result<Engine> {
+        let mut e = Engine::open(
+            Box::new(store::MemoryStore::new()),
+            namespace,
+            settings,
+            scoring,
+            now,
+        )?;
         e.go_memory(None);
         Ok(e)
+    }
+
+    /// Records that the store could not be used at all, so the engine runs in memory.
+    pub fn mark_unavailable(&mut self, reason: Error) {
+        self.go_memory(Some(reason));
     }
 
     fn go_memory(&mut self, reason: Option<Error>) {
@@ -138,7 +158,10 @@ impl Engine {
         }
         let Some(text) = raw else {
             // Cleared elsewhere: the shopper's choice applies here too.
-            self.profile = Profile { paused: self.profile.paused, ..Profile::new() };
+            self.profile = Profile {
+                paused: self.profile.paused,
+                ..Profile::new()
+            };
             self.last_raw = None;
             self.status.stored_bytes = 0;
             return;
@@ -184,7 +207,12 @@ impl Engine {
                 Ok(()) => {
                     self.status.stored_bytes = text.len();
                     self.last_raw = Some(text);
-                    if self.status.reason.as_ref().is_some_and(|r| r.code == Code::StorageQuota) {
+                    if self
+                        .status
+                        .reason
+                        .as_ref()
+                        .is_some_and(|r| r.code == Code::StorageQuota)
+                    {
                         self.status.reason = None;
                     }
                     return;
@@ -222,10 +250,27 @@ impl Engine {
         note: bool,
     ) -> Vec<Decision> {
         self.sync(now);
-        let req = Request { context, count, now };
-        let decisions = rank::choose(catalog, &self.profile, &self.settings, &self.scoring, &req, rng);
+        let req = Request {
+            context,
+            count,
+            now,
+        };
+        let decisions = rank::choose(
+            catalog,
+            &self.profile,
+            &self.settings,
+            &self.scoring,
+            &req,
+            rng,
+        );
         for d in &decisions {
-            self.shown.insert(d.offer_id.clone(), catalog.tags_of(d.offer).map(|(t, _)| t.to_string()).collect());
+            self.shown.insert(
+                d.offer_id.clone(),
+                catalog
+                    .tags_of(d.offer)
+                    .map(|(t, _)| t.to_string())
+                    .collect(),
+            );
             if self.shown.len() > 64 {
                 let first = self.shown.keys().next().cloned().unwrap_or_default();
                 self.shown.remove(&first);
@@ -233,7 +278,8 @@ impl Engine {
         }
         if note && !self.profile.paused && !decisions.is_empty() {
             for d in &decisions {
-                self.profile.note_impression(&d.offer_id, now, &self.settings);
+                self.profile
+                    .note_impression(&d.offer_id, now, &self.settings);
             }
             self.persist(now);
         }
@@ -244,7 +290,11 @@ impl Engine {
     /// this engine) learn from it.
     pub fn feedback(&mut self, offer: &str, kind: EventKind, now: Millis) -> Result<bool> {
         if !matches!(kind, EventKind::Click | EventKind::Dismiss) {
-            return Err(Error::at_field(Code::EventUnknownKind, "kind", "feedback is \"click\" or \"dismiss\""));
+            return Err(Error::at_field(
+                Code::EventUnknownKind,
+                "kind",
+                "feedback is \"click\" or \"dismiss\"",
+            ));
         }
         let tags = self.shown.get(offer).cloned().unwrap_or_default();
         let event = Event::new(kind, tags).with_offer(offer);
@@ -280,7 +330,10 @@ impl Engine {
     /// included, and empties the profile. Returns how many keys were removed.
     pub fn clear(&mut self) -> Result<usize> {
         let paused = self.profile.paused;
-        self.profile = Profile { paused, ..Profile::new() };
+        self.profile = Profile {
+            paused,
+            ..Profile::new()
+        };
         self.shown.clear();
         self.last_raw = None;
         self.status.stored_bytes = 0;
@@ -442,7 +495,11 @@ impl ProfileView {
                 last_seen: i.last_seen,
             })
             .collect();
-        interests.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.tag.cmp(&b.tag)));
+        interests.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.tag.cmp(&b.tag))
+        });
         let mut items: Vec<ItemView> = profile
             .items
             .iter()
@@ -456,7 +513,11 @@ impl ProfileView {
                 last_purchase: h.last_purchase,
             })
             .collect();
-        items.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.item.cmp(&b.item)));
+        items.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.item.cmp(&b.item))
+        });
         let offers = profile
             .offers
             .iter()
@@ -468,6 +529,11 @@ impl ProfileView {
                 dismissed: o.dismissed,
             })
             .collect();
-        ProfileView { paused: profile.paused, interests, items, offers }
+        ProfileView {
+            paused: profile.paused,
+            interests,
+            items,
+            offers,
+        }
     }
 }

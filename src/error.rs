@@ -126,7 +126,9 @@ mod tests {
             let s = code.as_str();
             assert!(seen.insert(s), "duplicate code {s}");
             let (area, name) = s.split_once('.').expect("area.name");
-            assert!(["catalog", "event", "profile", "options", "storage", "report"].contains(&area));
+            assert!(
+                ["catalog", "event", "profile", "options", "storage", "report"].contains(&area)
+            );
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
     }
@@ -134,7 +136,10 @@ mod tests {
     #[test]
     fn offer_errors_name_the_offer_and_field() {
         let e = Error::at_offer(Code::CatalogInvalidId, 3, "id", "must not be empty");
-        assert_eq!(e.to_string(), "catalog.invalid_id: offers[3].id: must not be empty");
+        assert_eq!(
+            e.to_string(),
+            "catalog.invalid_id: offers[3].id: must not be empty"
+        );
         assert_eq!(e.offer, Some(3));
         assert_eq!(e.field.as_deref(), Some("id"));
     }

@@ -92,13 +92,16 @@ impl EventKind {
 
     /// Parses a kind name.
     pub fn parse(s: &str) -> Result<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            Error::at_field(
-                Code::EventUnknownKind,
-                "kind",
-                format!("{s:?} is not one of view, cart, purchase, search, click, dismiss"),
-            )
-        })
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                Error::at_field(
+                    Code::EventUnknownKind,
+                    "kind",
+                    format!("{s:?} is not one of view, cart, purchase, search, click, dismiss"),
+                )
+            })
     }
 
     fn slot(self) -> usize {
@@ -223,7 +226,11 @@ impl Event {
 
 fn check_event_label(s: &str, field: &str) -> Result<()> {
     check_label(s).map_err(|reason| {
-        let code = if s.len() > MAX_ID_LEN { Code::EventTooLong } else { Code::EventInvalidTag };
+        let code = if s.len() > MAX_ID_LEN {
+            Code::EventTooLong
+        } else {
+            Code::EventInvalidTag
+        };
         Error::at_field(code, field, reason)
     })
 }
@@ -253,13 +260,29 @@ impl Settings {
     /// Checks ranges (positive half-life and retention, finite weights).
     pub fn validate(&self) -> Result<()> {
         if self.half_life_ms < 60_000 || self.half_life_ms > 3650 * DAY {
-            return Err(Error::at_field(Code::OptionsInvalid, "halfLifeDays", "must be from one minute to ten years"));
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "halfLifeDays",
+                "must be from one minute to ten years",
+            ));
         }
         if self.retention_ms < HOUR || self.retention_ms > 3650 * DAY {
-            return Err(Error::at_field(Code::OptionsInvalid, "retentionDays", "must be from one hour to ten years"));
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "retentionDays",
+                "must be from one hour to ten years",
+            ));
         }
-        if self.kind_weights.iter().any(|w| !w.is_finite() || w.abs() > 100.0) {
-            return Err(Error::at_field(Code::OptionsInvalid, "weights", "must be finite numbers in [-100, 100]"));
+        if self
+            .kind_weights
+            .iter()
+            .any(|w| !w.is_finite() || w.abs() > 100.0)
+        {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "weights",
+                "must be finite numbers in [-100, 100]",
+            ));
         }
         Ok(())
     }
@@ -371,13 +394,17 @@ impl Profile {
                 last_seen: now,
                 counts: [0; 6],
             });
-            entry.weight = quantize((settings.decay(entry.weight, entry.updated, now) + add).max(0.0));
+            entry.weight =
+                quantize((settings.decay(entry.weight, entry.updated, now) + add).max(0.0));
             entry.updated = now.max(entry.updated);
             entry.last_seen = now.max(entry.last_seen);
             entry.counts[kind.slot()] = entry.counts[kind.slot()].saturating_add(1);
         }
         if let Some(item) = &event.item {
-            if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Purchase) {
+            if matches!(
+                kind,
+                EventKind::View | EventKind::Cart | EventKind::Purchase
+            ) {
                 let h = self.items.entry(item.clone()).or_insert(ItemHistory {
                     weight: 0.0,
                     updated: now,
@@ -447,7 +474,8 @@ impl Profile {
     /// entries beyond each count bound.
     pub fn prune(&mut self, now: Millis, settings: &Settings) {
         let horizon = now - settings.retention_ms;
-        self.interests.retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
+        self.interests
+            .retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
         self.items.retain(|_, i| i.last_seen >= horizon);
         let window = now - IMPRESSION_WINDOW_MS;
         let suppress = now - settings.retention_ms;
@@ -455,10 +483,23 @@ impl Profile {
             o.recent.retain(|&t| t >= window);
             let keep_from = o.recent.len().saturating_sub(MAX_WINDOW_CAP as usize);
             o.recent.drain(..keep_from);
-            !o.recent.is_empty() || o.dismissed.is_some_and(|d| d >= suppress) || o.total > 0 || o.clicks > 0
+            !o.recent.is_empty()
+                || o.dismissed.is_some_and(|d| d >= suppress)
+                || o.total > 0
+                || o.clicks > 0
         });
-        evict_lightest(&mut self.interests, MAX_INTERESTS, |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
-        evict_lightest(&mut self.items, MAX_ITEMS, |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+        evict_lightest(
+            &mut self.interests,
+            MAX_INTERESTS,
+            |i| settings.decay(i.weight, i.updated, now),
+            |i| i.last_seen,
+        );
+        evict_lightest(
+            &mut self.items,
+            MAX_ITEMS,
+            |i| settings.decay(i.weight, i.updated, now),
+            |i| i.last_seen,
+        );
         evict_lightest(
             &mut self.offers,
             MAX_OFFERS_SEEN,
@@ -478,9 +519,19 @@ impl Profile {
             let share = |n: usize| n - (n / 10).max(1).min(n);
             let (ni, nt, no) = (self.interests.len(), self.items.len(), self.offers.len());
             if ni >= nt && ni >= no {
-                evict_lightest(&mut self.interests, share(ni), |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+                evict_lightest(
+                    &mut self.interests,
+                    share(ni),
+                    |i| settings.decay(i.weight, i.updated, now),
+                    |i| i.last_seen,
+                );
             } else if nt >= no {
-                evict_lightest(&mut self.items, share(nt), |i| settings.decay(i.weight, i.updated, now), |i| i.last_seen);
+                evict_lightest(
+                    &mut self.items,
+                    share(nt),
+                    |i| settings.decay(i.weight, i.updated, now),
+                    |i| i.last_seen,
+                );
             } else {
                 evict_lightest(
                     &mut self.offers,
@@ -509,25 +560,36 @@ impl Profile {
         struct Version {
             v: serde_json::Value,
         }
-        let version = serde_json::from_str::<Version>(text)
-            .map_err(|e| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {e}")))?;
+        let version = serde_json::from_str::<Version>(text).map_err(|e| {
+            Error::new(
+                Code::ProfileInvalid,
+                format!("the stored profile is not readable: {e}"),
+            )
+        })?;
         match version.v.as_u64() {
             Some(v) if v == PROFILE_SCHEMA as u64 => {}
-            Some(v) if v > PROFILE_SCHEMA as u64 => {
-                return Err(Error::new(
-                    Code::ProfileNewerVersion,
-                    format!("the profile has schema version {v}; this code knows up to {PROFILE_SCHEMA}"),
-                ))
-            }
+            Some(v) if v > PROFILE_SCHEMA as u64 => return Err(Error::new(
+                Code::ProfileNewerVersion,
+                format!(
+                    "the profile has schema version {v}; this code knows up to {PROFILE_SCHEMA}"
+                ),
+            )),
             _ => {
                 return Err(Error::new(
                     Code::ProfileInvalid,
-                    format!("the profile's schema version {} is not one this code knows", version.v),
+                    format!(
+                        "the profile's schema version {} is not one this code knows",
+                        version.v
+                    ),
                 ))
             }
         }
-        let stored: Stored = serde_json::from_str(text)
-            .map_err(|e| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {e}")))?;
+        let stored: Stored = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                Code::ProfileInvalid,
+                format!("the stored profile is not readable: {e}"),
+            )
+        })?;
         stored.into_profile()
     }
 }
@@ -541,7 +603,10 @@ fn evict_lightest<V>(
     if map.len() <= keep {
         return;
     }
-    let mut order: Vec<(f64, Millis, String)> = map.iter().map(|(k, v)| (weight(v), recency(v), k.clone())).collect();
+    let mut order: Vec<(f64, Millis, String)> = map
+        .iter()
+        .map(|(k, v)| (weight(v), recency(v), k.clone()))
+        .collect();
     // Lightest first; among equals, the oldest first; then by key, so that eviction is deterministic.
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let drop = map.len() - keep;
@@ -574,18 +639,33 @@ impl From<&Profile> for Stored {
         Stored {
             v: PROFILE_SCHEMA,
             p: p.paused,
-            i: p
-                .interests
+            i: p.interests
                 .iter()
-                .map(|(k, i)| (k.clone(), i.weight, i.updated, i.first_seen, i.last_seen, i.counts))
+                .map(|(k, i)| {
+                    (
+                        k.clone(),
+                        i.weight,
+                        i.updated,
+                        i.first_seen,
+                        i.last_seen,
+                        i.counts,
+                    )
+                })
                 .collect(),
-            t: p
-                .items
+            t: p.items
                 .iter()
-                .map(|(k, i)| (k.clone(), i.weight, i.updated, i.last_seen, i.last_purchase, i.counts))
+                .map(|(k, i)| {
+                    (
+                        k.clone(),
+                        i.weight,
+                        i.updated,
+                        i.last_seen,
+                        i.last_purchase,
+                        i.counts,
+                    )
+                })
                 .collect(),
-            o: p
-                .offers
+            o: p.offers
                 .iter()
                 .map(|(k, o)| (k.clone(), o.recent.clone(), o.total, o.clicks, o.dismissed))
                 .collect(),
@@ -595,9 +675,20 @@ impl From<&Profile> for Stored {
 
 impl Stored {
     fn into_profile(self) -> Result<Profile> {
-        let invalid = |what: String| Error::new(Code::ProfileInvalid, format!("the stored profile is not readable: {what}"));
-        let mut p = Profile { paused: self.p, ..Profile::default() };
-        if self.i.len() > MAX_INTERESTS || self.t.len() > MAX_ITEMS || self.o.len() > MAX_OFFERS_SEEN {
+        let invalid = |what: String| {
+            Error::new(
+                Code::ProfileInvalid,
+                format!("the stored profile is not readable: {what}"),
+            )
+        };
+        let mut p = Profile {
+            paused: self.p,
+            ..Profile::default()
+        };
+        if self.i.len() > MAX_INTERESTS
+            || self.t.len() > MAX_ITEMS
+            || self.o.len() > MAX_OFFERS_SEEN
+        {
             return Err(invalid("more entries than the profile's bounds".into()));
         }
         for (tag, weight, updated, first_seen, last_seen, counts) in self.i {
@@ -605,7 +696,13 @@ impl Stored {
             if !(weight.is_finite() && weight >= 0.0) {
                 return Err(invalid(format!("interest {tag:?} has weight {weight}")));
             }
-            let interest = Interest { weight, updated, first_seen, last_seen, counts };
+            let interest = Interest {
+                weight,
+                updated,
+                first_seen,
+                last_seen,
+                counts,
+            };
             if p.interests.insert(tag.clone(), interest).is_some() {
                 return Err(invalid(format!("interest {tag:?} is listed twice")));
             }
@@ -615,7 +712,13 @@ impl Stored {
             if !(weight.is_finite() && weight >= 0.0) {
                 return Err(invalid(format!("item {item:?} has weight {weight}")));
             }
-            let history = ItemHistory { weight, updated, last_seen, last_purchase, counts };
+            let history = ItemHistory {
+                weight,
+                updated,
+                last_seen,
+                last_purchase,
+                counts,
+            };
             if p.items.insert(item.clone(), history).is_some() {
                 return Err(invalid(format!("item {item:?} is listed twice")));
             }
@@ -626,7 +729,18 @@ impl Stored {
                 return Err(invalid(format!("offer {offer:?} has too many impressions")));
             }
             recent.sort_unstable();
-            if p.offers.insert(offer.clone(), OfferHistory { recent, total, clicks, dismissed }).is_some() {
+            if p.offers
+                .insert(
+                    offer.clone(),
+                    OfferHistory {
+                        recent,
+                        total,
+                        clicks,
+                        dismissed,
+                    },
+                )
+                .is_some()
+            {
                 return Err(invalid(format!("offer {offer:?} is listed twice")));
             }
         }
@@ -640,15 +754,22 @@ mod tests {
 
     #[test]
     fn search_terms_become_search_tags() {
-        let e = Event::new(EventKind::Search, Vec::<String>::new()).with_terms("Trail Running shoes, a");
+        let e = Event::new(EventKind::Search, Vec::<String>::new())
+            .with_terms("Trail Running shoes, a");
         let (_, tags) = e.validate().unwrap();
         assert_eq!(tags, ["search:trail", "search:running", "search:shoes"]);
     }
 
     #[test]
     fn decode_rejects_unknown_and_newer_schemas() {
-        assert_eq!(Profile::decode(r#"{"v":0}"#).unwrap_err().code, Code::ProfileInvalid);
-        assert_eq!(Profile::decode(r#"{"v":2}"#).unwrap_err().code, Code::ProfileNewerVersion);
+        assert_eq!(
+            Profile::decode(r#"{"v":0}"#).unwrap_err().code,
+            Code::ProfileInvalid
+        );
+        assert_eq!(
+            Profile::decode(r#"{"v":2}"#).unwrap_err().code,
+            Code::ProfileNewerVersion
+        );
         assert_eq!(Profile::decode("{").unwrap_err().code, Code::ProfileInvalid);
         assert!(Profile::decode(r#"{"v":1}"#).unwrap().is_empty());
     }

@@ -190,7 +190,9 @@ fn sat(x: f64, k: f32) -> f32 {
 }
 
 fn capped(h: &OfferHistory, caps: &crate::catalog::Caps, now: Millis) -> bool {
-    let over = |cap: Option<u32>, window: Millis| cap.is_some_and(|c| h.shown_since(now - window + 1) >= c);
+    let over = |cap: Option<u32>, window: Millis| {
+        cap.is_some_and(|c| h.shown_since(now - window + 1) >= c)
+    };
     over(caps.per_hour, HOUR)
         || over(caps.per_day, DAY)
         || over(caps.per_week, 7 * DAY)
@@ -198,7 +200,14 @@ fn capped(h: &OfferHistory, caps: &crate::catalog::Caps, now: Millis) -> bool {
 }
 
 impl View {
-    fn build(catalog: &Catalog, profile: &Profile, settings: &Settings, scoring: &Scoring, req: &Request, personal: bool) -> View {
+    fn build(
+        catalog: &Catalog,
+        profile: &Profile,
+        settings: &Settings,
+        scoring: &Scoring,
+        req: &Request,
+        personal: bool,
+    ) -> View {
         let nt = catalog.tag_count();
         let ni = catalog.item_count();
         let mut tag_value = vec![0f32; nt];
@@ -242,7 +251,13 @@ impl View {
                 blocked[i] = dismissed || capped(history, &catalog.offer(i).caps, req.now);
             }
         }
-        View { tag_value, tag_present, item_value, just_bought, blocked }
+        View {
+            tag_value,
+            tag_present,
+            item_value,
+            just_bought,
+            blocked,
+        }
     }
 
     fn eligible(&self, catalog: &Catalog, i: usize, now: Millis) -> bool {
@@ -250,10 +265,16 @@ impl View {
         if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
             return false;
         }
-        if !o.requires.iter().all(|&t| self.tag_present[t as usize]) || o.excludes.iter().any(|&t| self.tag_present[t as usize]) {
+        if !o.requires.iter().all(|&t| self.tag_present[t as usize])
+            || o.excludes.iter().any(|&t| self.tag_present[t as usize])
+        {
             return false;
         }
-        o.buy_again || !catalog.offer_item_slice(i).iter().any(|&it| self.just_bought[it as usize])
+        o.buy_again
+            || !catalog
+                .offer_item_slice(i)
+                .iter()
+                .any(|&it| self.just_bought[it as usize])
     }
 
     fn score(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> f32 {
@@ -312,7 +333,17 @@ pub fn choose(
         if let Some(f) = catalog.fallback() {
             if let Some(pos) = eligible.iter().position(|&(_, i)| i == f) {
                 let (s, i) = eligible.swap_remove(pos);
-                out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, Reason::Fallback));
+                out.push(decision(
+                    catalog,
+                    &view,
+                    scoring,
+                    profile,
+                    settings,
+                    req,
+                    i,
+                    s,
+                    Reason::Fallback,
+                ));
             }
         }
     }
@@ -326,19 +357,35 @@ pub fn choose(
     eligible.sort_by(by_score);
     // Exploration draws from every eligible offer, not only the shortlist.
     let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
-        (0..catalog.len()).filter(|&i| view.eligible(catalog, i, req.now)).collect()
+        (0..catalog.len())
+            .filter(|&i| view.eligible(catalog, i, req.now))
+            .collect()
     } else {
         Vec::new()
     };
 
     while out.len() < count && !eligible.is_empty() {
         if personal && !explore_pool.is_empty() && rng.next_f64() < scoring.exploration {
-            let candidates: Vec<usize> = explore_pool.iter().copied().filter(|i| out.iter().all(|d| d.offer != *i)).collect();
+            let candidates: Vec<usize> = explore_pool
+                .iter()
+                .copied()
+                .filter(|i| out.iter().all(|d| d.offer != *i))
+                .collect();
             if !candidates.is_empty() {
                 let i = candidates[rng.below(candidates.len())];
                 eligible.retain(|&(_, j)| j != i);
                 let s = view.score(catalog, scoring, i);
-                out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, Reason::Explore));
+                out.push(decision(
+                    catalog,
+                    &view,
+                    scoring,
+                    profile,
+                    settings,
+                    req,
+                    i,
+                    s,
+                    Reason::Explore,
+                ));
                 continue;
             }
         }
@@ -346,7 +393,10 @@ pub fn choose(
             0
         } else {
             let adjusted = |&(s, i): &(f32, usize)| {
-                let sim = out.iter().map(|d| similarity(catalog, i, d.offer)).fold(0f32, f32::max);
+                let sim = out
+                    .iter()
+                    .map(|d| similarity(catalog, i, d.offer))
+                    .fold(0f32, f32::max);
                 s - scoring.diversity * sim
             };
             let mut best = 0;
@@ -361,8 +411,14 @@ pub fn choose(
             best
         };
         let (s, i) = eligible.remove(pick);
-        let reason = if personal { Reason::Personal } else { Reason::Popular };
-        out.push(decision(catalog, &view, scoring, profile, settings, req, i, s, reason));
+        let reason = if personal {
+            Reason::Personal
+        } else {
+            Reason::Popular
+        };
+        out.push(decision(
+            catalog, &view, scoring, profile, settings, req, i, s, reason,
+        ));
     }
     out
 }
@@ -386,10 +442,16 @@ fn decision(
         let interest = profile.interest_weight(tag, req.now, settings);
         if interest > 0.0 && !profile.paused {
             let amount = w * scoring.affinity * sat(interest, scoring.saturation);
-            contributions.push(Contribution { factor: Factor::Interest(tag.to_string()), amount });
+            contributions.push(Contribution {
+                factor: Factor::Interest(tag.to_string()),
+                amount,
+            });
         }
         if req.context.iter().any(|c| c == tag) {
-            contributions.push(Contribution { factor: Factor::Context(tag.to_string()), amount: w * scoring.context });
+            contributions.push(Contribution {
+                factor: Factor::Context(tag.to_string()),
+                amount: w * scoring.context,
+            });
         }
     }
     if !profile.paused {
@@ -397,24 +459,45 @@ fn decision(
         for &it in catalog.offer_item_slice(i) {
             let v = view.item_value[it as usize];
             if v > 0.0 && best.is_none_or(|(b, _)| v > b) {
-                let name = catalog.items_of(i).nth(catalog.offer_item_slice(i).iter().position(|&x| x == it).unwrap_or(0));
+                let name = catalog.items_of(i).nth(
+                    catalog
+                        .offer_item_slice(i)
+                        .iter()
+                        .position(|&x| x == it)
+                        .unwrap_or(0),
+                );
                 best = name.map(|n| (v, n));
             }
         }
         if let Some((v, name)) = best {
-            contributions.push(Contribution { factor: Factor::Item(name.to_string()), amount: scoring.item * v });
+            contributions.push(Contribution {
+                factor: Factor::Item(name.to_string()),
+                amount: scoring.item * v,
+            });
         }
     }
     let o = catalog.offer(i);
     if o.popularity > 0.0 && scoring.popularity > 0.0 {
-        contributions.push(Contribution { factor: Factor::Popularity, amount: scoring.popularity * o.popularity });
+        contributions.push(Contribution {
+            factor: Factor::Popularity,
+            amount: scoring.popularity * o.popularity,
+        });
     }
     if o.boost != 0.0 {
-        contributions.push(Contribution { factor: Factor::Boost, amount: o.boost });
+        contributions.push(Contribution {
+            factor: Factor::Boost,
+            amount: o.boost,
+        });
     }
     contributions.sort_by(|a, b| b.amount.total_cmp(&a.amount));
     contributions.truncate(5);
-    Decision { offer: i, offer_id: o.id.clone(), score, reason, contributions }
+    Decision {
+        offer: i,
+        offer_id: o.id.clone(),
+        score,
+        reason,
+        contributions,
+    }
 }
 
 /// A tag in the shopper's words: `category:running` → `running`.
@@ -431,12 +514,22 @@ pub fn explain(decision: &Decision, profile: &Profile) -> String {
                 let what = plain_tag(tag);
                 let n = profile.interests.get(tag).map(|i| i.counts);
                 match n {
-                    Some(counts) if counts[2] > 0 => because.push(format!("you bought {what} items")),
-                    Some(counts) if counts[1] > 0 => because.push(format!("you put {what} items in your cart")),
-                    Some(counts) if counts[3] > 0 && counts[0] == 0 => because.push(format!("you searched for {what}")),
+                    Some(counts) if counts[2] > 0 => {
+                        because.push(format!("you bought {what} items"))
+                    }
+                    Some(counts) if counts[1] > 0 => {
+                        because.push(format!("you put {what} items in your cart"))
+                    }
+                    Some(counts) if counts[3] > 0 && counts[0] == 0 => {
+                        because.push(format!("you searched for {what}"))
+                    }
                     Some(counts) => {
                         let v = counts[0] + counts[4];
-                        because.push(format!("you looked at {what} {} time{}", v, if v == 1 { "" } else { "s" }))
+                        because.push(format!(
+                            "you looked at {what} {} time{}",
+                            v,
+                            if v == 1 { "" } else { "s" }
+                        ))
                     }
                     None => because.push(format!("your interest in {what}")),
                 }
@@ -449,9 +542,16 @@ pub fn explain(decision: &Decision, profile: &Profile) -> String {
     because.dedup();
     because.truncate(3);
     let head = match decision.reason {
-        Reason::Fallback => return "This is the shop's standard offer: it is not based on your activity.".into(),
-        Reason::Popular => return "This offer is popular with all shoppers: it is not based on your activity.".into(),
-        Reason::Explore => "Chosen at random among the offers you can see, so that new interests can show up",
+        Reason::Fallback => {
+            return "This is the shop's standard offer: it is not based on your activity.".into()
+        }
+        Reason::Popular => {
+            return "This offer is popular with all shoppers: it is not based on your activity."
+                .into()
+        }
+        Reason::Explore => {
+            "Chosen at random among the offers you can see, so that new interests can show up"
+        }
         Reason::Personal => "Picked for you",
     };
     if because.is_empty() {

@@ -37,7 +37,10 @@ impl MemoryStore {
 
     /// An empty store that refuses writes beyond `units` UTF-16 code units in all.
     pub fn with_quota(units: usize) -> MemoryStore {
-        MemoryStore { entries: BTreeMap::new(), quota: Some(units) }
+        MemoryStore {
+            entries: BTreeMap::new(),
+            quota: Some(units),
+        }
     }
 
     fn used_without(&self, key: &str) -> usize {
@@ -57,7 +60,10 @@ impl ProfileStore for MemoryStore {
         if let Some(quota) = self.quota {
             let need = key.encode_utf16().count() + value.encode_utf16().count();
             if self.used_without(key) + need > quota {
-                return Err(Error::new(Code::StorageQuota, format!("the store's quota of {quota} units is exhausted")));
+                return Err(Error::new(
+                    Code::StorageQuota,
+                    format!("the store's quota of {quota} units is exhausted"),
+                ));
             }
         }
         self.entries.insert(key.to_string(), value.to_string());
@@ -79,7 +85,9 @@ pub const MAX_NAMESPACE_LEN: usize = 64;
 pub fn check_namespace(namespace: &str) -> Result<()> {
     let ok = !namespace.is_empty()
         && namespace.len() <= MAX_NAMESPACE_LEN
-        && namespace.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -110,7 +118,11 @@ pub fn quarantine_key(namespace: &str, now: crate::Millis) -> String {
 /// library wrote). Returns how many were removed.
 pub fn clear(store: &mut dyn ProfileStore, namespace: &str) -> Result<usize> {
     let prefix = prefix(namespace);
-    let keys: Vec<String> = store.keys()?.into_iter().filter(|k| k.starts_with(&prefix)).collect();
+    let keys: Vec<String> = store
+        .keys()?
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix))
+        .collect();
     for k in &keys {
         store.remove(k)?;
     }

@@ -1,4 +1,5 @@
 //! The catalog format: what is accepted, what is refused, and with which code and place.
+#![cfg(not(target_arch = "wasm32"))]
 
 use pocketrank::catalog::{Catalog, MAX_OFFERS, MAX_TAGS_PER_OFFER};
 use pocketrank::Code;
@@ -32,7 +33,10 @@ fn the_design_example_is_accepted_with_every_field() {
     assert_eq!(o.caps.per_day, Some(3));
     assert_eq!(o.caps.per_week, Some(10));
     assert_eq!(o.start, Some(1_793_491_200_000));
-    assert_eq!(c.tags_of(0).collect::<Vec<_>>(), [("category:running", 1.0), ("brand:acme", 0.4)]);
+    assert_eq!(
+        c.tags_of(0).collect::<Vec<_>>(),
+        [("category:running", 1.0), ("brand:acme", 0.4)]
+    );
     assert_eq!(c.items_of(0).collect::<Vec<_>>(), ["sku-1"]);
     assert_eq!(c.excludes_of(0).collect::<Vec<_>>(), ["category:kids"]);
     let creative: Value = serde_json::from_str(o.creative.as_deref().unwrap()).unwrap();
@@ -48,7 +52,10 @@ fn unknown_fields_are_ignored_for_forward_compatibility() {
 
 #[test]
 fn malformed_json_is_refused_as_invalid_json() {
-    assert_eq!(refused("{\"version\": 1, \"offers\": [").code, Code::CatalogInvalidJson);
+    assert_eq!(
+        refused("{\"version\": 1, \"offers\": [").code,
+        Code::CatalogInvalidJson
+    );
     assert_eq!(refused("not json").code, Code::CatalogInvalidJson);
 }
 
@@ -57,17 +64,27 @@ fn another_version_is_refused_even_with_another_shape() {
     let e = refused(r#"{"version": 2, "offers": {"shape": "new"}}"#);
     assert_eq!(e.code, Code::CatalogUnsupportedVersion);
     assert_eq!(e.field.as_deref(), Some("version"));
-    assert_eq!(refused(r#"{"version": 3, "offers": [{"id":"A"}]}"#).code, Code::CatalogUnsupportedVersion);
-    assert_eq!(refused(r#"{"offers": [{"id":"A"}]}"#).code, Code::CatalogInvalidField);
+    assert_eq!(
+        refused(r#"{"version": 3, "offers": [{"id":"A"}]}"#).code,
+        Code::CatalogUnsupportedVersion
+    );
+    assert_eq!(
+        refused(r#"{"offers": [{"id":"A"}]}"#).code,
+        Code::CatalogInvalidField
+    );
 }
 
 #[test]
 fn a_wrongly_typed_field_names_the_offer_and_the_field() {
-    let e = refused(&catalog_with(json!([{ "id": "A" }, { "id": "B", "popularity": "high" }])));
+    let e = refused(&catalog_with(
+        json!([{ "id": "A" }, { "id": "B", "popularity": "high" }]),
+    ));
     assert_eq!(e.code, Code::CatalogInvalidField);
     assert_eq!(e.offer, Some(1));
     assert_eq!(e.field.as_deref(), Some("popularity"));
-    let e = refused(&catalog_with(json!([{ "id": "A" }, { "id": "B" }, { "tags": {} }])));
+    let e = refused(&catalog_with(
+        json!([{ "id": "A" }, { "id": "B" }, { "tags": {} }]),
+    ));
     assert_eq!((e.offer, e.field.as_deref()), (Some(2), Some("id")));
     let e = refused(&catalog_with(json!([{ "id": "A", "tags": ["x"] }])));
     assert_eq!((e.offer, e.field.as_deref()), (Some(0), Some("tags")));
@@ -80,12 +97,17 @@ fn ids_outside_the_allowed_set_are_refused_where_they_are() {
         assert_eq!(e.code, Code::CatalogInvalidId, "{bad:?}");
         assert_eq!((e.offer, e.field.as_deref()), (Some(1), Some("id")));
     }
-    assert!(Catalog::from_json(&catalog_with(json!([{ "id": "a.B_c:d-9" }, { "id": "x".repeat(128) }]))).is_ok());
+    assert!(Catalog::from_json(&catalog_with(
+        json!([{ "id": "a.B_c:d-9" }, { "id": "x".repeat(128) }])
+    ))
+    .is_ok());
 }
 
 #[test]
 fn duplicate_ids_are_refused_at_the_second() {
-    let e = refused(&catalog_with(json!([{ "id": "A" }, { "id": "B" }, { "id": "A" }])));
+    let e = refused(&catalog_with(
+        json!([{ "id": "A" }, { "id": "B" }, { "id": "A" }]),
+    ));
     assert_eq!((e.code, e.offer), (Code::CatalogDuplicateId, Some(2)));
 }
 
@@ -98,7 +120,10 @@ fn out_of_range_weights_are_refused() {
         (json!({ "id": "A", "popularity": -1 }), "popularity"),
     ] {
         let e = refused(&catalog_with(json!([offer])));
-        assert_eq!((e.code, e.field.as_deref()), (Code::CatalogInvalidWeight, Some(field)));
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            (Code::CatalogInvalidWeight, Some(field))
+        );
     }
     // JSON has no NaN or infinity; a number too large for a float is refused, not saturated.
     let e = refused(r#"{"version":1,"offers":[{"id":"A","boost":1e999}]}"#);
@@ -108,16 +133,31 @@ fn out_of_range_weights_are_refused() {
 #[test]
 fn bad_dates_and_windows_are_refused() {
     let e = refused(&catalog_with(json!([{ "id": "A", "start": "tomorrow" }])));
-    assert_eq!((e.code, e.field.as_deref()), (Code::CatalogInvalidDate, Some("start")));
-    let e = refused(&catalog_with(json!([{ "id": "A", "end": "2026-02-30T00:00:00Z" }])));
-    assert_eq!((e.code, e.field.as_deref()), (Code::CatalogInvalidDate, Some("end")));
-    let e = refused(&catalog_with(json!([{ "id": "A", "start": "2026-12-01T00:00:00Z", "end": "2026-11-01T00:00:00Z" }])));
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::CatalogInvalidDate, Some("start"))
+    );
+    let e = refused(&catalog_with(
+        json!([{ "id": "A", "end": "2026-02-30T00:00:00Z" }]),
+    ));
+    assert_eq!(
+        (e.code, e.field.as_deref()),
+        (Code::CatalogInvalidDate, Some("end"))
+    );
+    let e = refused(&catalog_with(
+        json!([{ "id": "A", "start": "2026-12-01T00:00:00Z", "end": "2026-11-01T00:00:00Z" }]),
+    ));
     assert_eq!(e.code, Code::CatalogInvalidWindow);
 }
 
 #[test]
 fn negative_fractional_or_huge_caps_are_refused() {
-    for caps in [json!({ "perDay": -1 }), json!({ "perHour": 1.5 }), json!({ "perWeek": 21 }), json!({ "total": 1e6 })] {
+    for caps in [
+        json!({ "perDay": -1 }),
+        json!({ "perHour": 1.5 }),
+        json!({ "perWeek": 21 }),
+        json!({ "total": 1e6 }),
+    ] {
         let e = refused(&catalog_with(json!([{ "id": "A", "caps": caps }])));
         assert_eq!(e.code, Code::CatalogInvalidCap, "{caps}");
         assert!(e.field.as_deref().unwrap().starts_with("caps."));
@@ -132,27 +172,51 @@ fn a_fallback_that_names_no_offer_is_refused() {
 
 #[test]
 fn limits_are_enforced_at_the_limit_plus_one() {
-    let tags: serde_json::Map<String, Value> = (0..=MAX_TAGS_PER_OFFER).map(|i| (format!("t{i}"), json!(0.5))).collect();
+    let tags: serde_json::Map<String, Value> = (0..=MAX_TAGS_PER_OFFER)
+        .map(|i| (format!("t{i}"), json!(0.5)))
+        .collect();
     let e = refused(&catalog_with(json!([{ "id": "A", "tags": tags }])));
     assert_eq!((e.code, e.offer), (Code::CatalogTooManyTags, Some(0)));
-    let tags: serde_json::Map<String, Value> = (0..MAX_TAGS_PER_OFFER).map(|i| (format!("t{i}"), json!(0.5))).collect();
+    let tags: serde_json::Map<String, Value> = (0..MAX_TAGS_PER_OFFER)
+        .map(|i| (format!("t{i}"), json!(0.5)))
+        .collect();
     assert!(Catalog::from_json(&catalog_with(json!([{ "id": "A", "tags": tags }]))).is_ok());
 
-    let offers: Vec<Value> = (0..MAX_OFFERS).map(|i| json!({ "id": format!("o{i}") })).collect();
-    assert_eq!(Catalog::from_json(&catalog_with(Value::Array(offers.clone()))).unwrap().len(), MAX_OFFERS);
+    let offers: Vec<Value> = (0..MAX_OFFERS)
+        .map(|i| json!({ "id": format!("o{i}") }))
+        .collect();
+    assert_eq!(
+        Catalog::from_json(&catalog_with(Value::Array(offers.clone())))
+            .unwrap()
+            .len(),
+        MAX_OFFERS
+    );
     let mut over = offers;
     over.push(json!({ "id": "one-more" }));
-    assert_eq!(refused(&catalog_with(Value::Array(over))).code, Code::CatalogTooManyOffers);
+    assert_eq!(
+        refused(&catalog_with(Value::Array(over))).code,
+        Code::CatalogTooManyOffers
+    );
     assert_eq!(refused(&catalog_with(json!([]))).code, Code::CatalogEmpty);
-    let huge = format!("{{\"version\":1,\"offers\":[],\"pad\":\"{}\"}}", " ".repeat(pocketrank::catalog::MAX_CATALOG_BYTES));
+    let huge = format!(
+        "{{\"version\":1,\"offers\":[],\"pad\":\"{}\"}}",
+        " ".repeat(pocketrank::catalog::MAX_CATALOG_BYTES)
+    );
     assert_eq!(refused(&huge).code, Code::CatalogTooLarge);
 }
 
 #[test]
 fn content_hash_ignores_formatting_but_not_content() {
     let a = Catalog::from_json(&catalog_with(json!([{ "id": "A", "tags": { "t": 1 } }]))).unwrap();
-    let b = Catalog::from_json(&serde_json::to_string_pretty(&json!({ "version": 1, "id": "test", "offers": [{ "id": "A", "tags": { "t": 1.0 } }] })).unwrap()).unwrap();
-    let c = Catalog::from_json(&catalog_with(json!([{ "id": "A", "tags": { "t": 0.9 } }]))).unwrap();
+    let b = Catalog::from_json(
+        &serde_json::to_string_pretty(
+            &json!({ "version": 1, "id": "test", "offers": [{ "id": "A", "tags": { "t": 1.0 } }] }),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let c =
+        Catalog::from_json(&catalog_with(json!([{ "id": "A", "tags": { "t": 0.9 } }]))).unwrap();
     assert_eq!(a.content_hash(), b.content_hash());
     assert_ne!(a.content_hash(), c.content_hash());
 }

@@ -1,4 +1,5 @@
 //! The profile: events, decay, retention, bounds and the stored form.
+#![cfg(not(target_arch = "wasm32"))]
 
 use pocketrank::profile::{Event, EventKind, Profile, Settings, MAX_INTERESTS, MAX_STORED_BYTES};
 use pocketrank::Code;
@@ -18,7 +19,10 @@ fn a_weight_halves_at_its_half_life() {
     let w0 = p.interest_weight("category:running", T0, &s);
     let w1 = p.interest_weight("category:running", T0 + s.half_life_ms, &s);
     let w2 = p.interest_weight("category:running", T0 + 2 * s.half_life_ms, &s);
-    assert!((w1 - w0 / 2.0).abs() < 1e-9 && (w2 - w0 / 4.0).abs() < 1e-9, "{w0} {w1} {w2}");
+    assert!(
+        (w1 - w0 / 2.0).abs() < 1e-9 && (w2 - w0 / 4.0).abs() < 1e-9,
+        "{w0} {w1} {w2}"
+    );
 }
 
 #[test]
@@ -26,7 +30,12 @@ fn heavier_kinds_teach_more_than_views() {
     let s = Settings::default();
     let mut p = Profile::new();
     p.record(&view(&["a"]), T0, &s).unwrap();
-    p.record(&Event::new(EventKind::Purchase, ["b"]).with_item("sku"), T0, &s).unwrap();
+    p.record(
+        &Event::new(EventKind::Purchase, ["b"]).with_item("sku"),
+        T0,
+        &s,
+    )
+    .unwrap();
     assert!(p.interest_weight("b", T0, &s) > p.interest_weight("a", T0, &s));
     assert_eq!(p.items["sku"].counts, [0, 0, 1]);
     assert_eq!(p.items["sku"].last_purchase, Some(T0));
@@ -39,21 +48,40 @@ fn bad_events_are_refused_and_change_nothing() {
     p.record(&view(&["a"]), T0, &s).unwrap();
     let before = p.clone();
     let cases = [
-        (Event { kind: "stare".into(), tags: vec!["a".into()], ..Default::default() }, Code::EventUnknownKind),
+        (
+            Event {
+                kind: "stare".into(),
+                tags: vec!["a".into()],
+                ..Default::default()
+            },
+            Code::EventUnknownKind,
+        ),
         (view(&[]), Code::EventEmptyTags),
         (view(&[""]), Code::EventInvalidTag),
         (view(&["bad\u{0}tag"]), Code::EventInvalidTag),
         (view(&[&"x".repeat(200)]), Code::EventTooLong),
         (view(&["a"]).with_item("y".repeat(200)), Code::EventTooLong),
-        (Event::new(EventKind::Search, Vec::<String>::new()).with_terms("a"), Code::EventEmptyTags),
+        (
+            Event::new(EventKind::Search, Vec::<String>::new()).with_terms("a"),
+            Code::EventEmptyTags,
+        ),
         (Event::new(EventKind::Dismiss, ["a"]), Code::EventInvalid),
     ];
     for (event, code) in cases {
-        assert_eq!(p.record(&event, T0 + 1, &s).unwrap_err().code, code, "{event:?}");
+        assert_eq!(
+            p.record(&event, T0 + 1, &s).unwrap_err().code,
+            code,
+            "{event:?}"
+        );
         assert_eq!(p, before);
     }
     let many: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
-    assert_eq!(p.record(&Event::new(EventKind::View, many), T0, &s).unwrap_err().code, Code::EventTooLong);
+    assert_eq!(
+        p.record(&Event::new(EventKind::View, many), T0, &s)
+            .unwrap_err()
+            .code,
+        Code::EventTooLong
+    );
 }
 
 #[test]
@@ -63,7 +91,8 @@ fn interests_not_refreshed_within_retention_are_dropped() {
     p.record(&view(&["old"]), T0, &s).unwrap();
     p.record(&view(&["new"]), T0 + s.retention_ms, &s).unwrap();
     assert!(p.interests.contains_key("old"));
-    p.record(&view(&["new"]), T0 + s.retention_ms + DAY, &s).unwrap();
+    p.record(&view(&["new"]), T0 + s.retention_ms + DAY, &s)
+        .unwrap();
     assert!(!p.interests.contains_key("old"));
     assert!(p.interests.contains_key("new"));
 }
@@ -71,7 +100,10 @@ fn interests_not_refreshed_within_retention_are_dropped() {
 #[test]
 fn paused_profiles_record_nothing() {
     let s = Settings::default();
-    let mut p = Profile { paused: true, ..Profile::new() };
+    let mut p = Profile {
+        paused: true,
+        ..Profile::new()
+    };
     assert!(!p.record(&view(&["a"]), T0, &s).unwrap());
     assert!(p.is_empty());
 }
@@ -81,10 +113,16 @@ fn the_profile_keeps_its_heaviest_interests_within_its_bounds() {
     let s = Settings::default();
     let mut p = Profile::new();
     for i in 0..20 {
-        p.record(&Event::new(EventKind::Purchase, [format!("heavy{i}")]), T0, &s).unwrap();
+        p.record(
+            &Event::new(EventKind::Purchase, [format!("heavy{i}")]),
+            T0,
+            &s,
+        )
+        .unwrap();
     }
     for i in 0..500 {
-        p.record(&view(&[&format!("light{i}")]), T0 + i, &s).unwrap();
+        p.record(&view(&[&format!("light{i}")]), T0 + i, &s)
+            .unwrap();
     }
     assert_eq!(p.interests.len(), MAX_INTERESTS);
     assert!((0..20).all(|i| p.interests.contains_key(&format!("heavy{i}"))));
@@ -98,7 +136,12 @@ fn the_stored_form_round_trips_and_stays_under_its_byte_bound() {
     let mut p = Profile::new();
     for i in 0..300 {
         let tag = format!("category:{}:{}", "x".repeat(100), i);
-        p.record(&Event::new(EventKind::Cart, [tag]).with_item(format!("{}-{i}", "sku".repeat(40))), T0 + i, &s).unwrap();
+        p.record(
+            &Event::new(EventKind::Cart, [tag]).with_item(format!("{}-{i}", "sku".repeat(40))),
+            T0 + i,
+            &s,
+        )
+        .unwrap();
         p.note_impression(&format!("OFFER-{}-{i}", "o".repeat(100)), T0 + i, &s);
     }
     let len = p.shrink_to(MAX_STORED_BYTES, T0 + 300, &s);
@@ -111,14 +154,28 @@ fn the_stored_form_round_trips_and_stays_under_its_byte_bound() {
 
 #[test]
 fn unreadable_stored_values_are_refused_not_guessed() {
-    for bad in ["", "garbage", "{\"v\":1,\"i\":[[\"a\",\"heavy\",0,0,0,[0,0,0,0,0,0]]]}", "{\"v\":1,\"i\":[[\"a\",-1,0,0,0,[0,0,0,0,0,0]]]}", "{\"v\":\"1\"}", "{\"v\":1,\"i\":[[\"a\",1,0,0,0,[0,0,0,0,0,0]],[\"a\",1,0,0,0,[0,0,0,0,0,0]]]}"] {
-        assert_eq!(Profile::decode(bad).unwrap_err().code, Code::ProfileInvalid, "{bad}");
+    for bad in [
+        "",
+        "garbage",
+        "{\"v\":1,\"i\":[[\"a\",\"heavy\",0,0,0,[0,0,0,0,0,0]]]}",
+        "{\"v\":1,\"i\":[[\"a\",-1,0,0,0,[0,0,0,0,0,0]]]}",
+        "{\"v\":\"1\"}",
+        "{\"v\":1,\"i\":[[\"a\",1,0,0,0,[0,0,0,0,0,0]],[\"a\",1,0,0,0,[0,0,0,0,0,0]]]}",
+    ] {
+        assert_eq!(
+            Profile::decode(bad).unwrap_err().code,
+            Code::ProfileInvalid,
+            "{bad}"
+        );
     }
     let s = Settings::default();
     let mut p = Profile::new();
     p.record(&view(&["a", "b"]), T0, &s).unwrap();
     let text = p.encode();
-    assert_eq!(Profile::decode(&text[..text.len() - 3]).unwrap_err().code, Code::ProfileInvalid);
+    assert_eq!(
+        Profile::decode(&text[..text.len() - 3]).unwrap_err().code,
+        Code::ProfileInvalid
+    );
 }
 
 #[test]

@@ -1,0 +1,706 @@
+//! The JavaScript package: a thin wasm-bindgen facade over the core.
+//!
+//! Nothing here decides anything: it converts JS values to core types and back, gives the
+//! core a clock, a random source and a store (`localStorage` or memory), and sends the
+//! report. Every failure is thrown as a JS `Error` with a stable `code`.
+
+mod error;
+mod report;
+mod storage;
+
+use js_sys::{Function, Reflect};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::catalog::Catalog as CoreCatalog;
+use crate::engine::{Engine as CoreEngine, ProfileView, StorageMode};
+use crate::error::{Code, Error};
+use crate::profile::{Event, EventKind, Settings};
+use crate::rank::{Decision as CoreDecision, Scoring, SplitMix64};
+use crate::Millis;
+
+pub use error::to_js;
+pub use storage::LocalStorage;
+
+const DAY_MS: f64 = 86_400_000.0;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `Engine.open` and `Engine.inMemory`. */
+export interface EngineOptions {
+  /** Keys are `pocketrank:<namespace>:…`; 1–64 characters of A-Z a-z 0-9 . _ - (default "default"). */
+  namespace?: string;
+  /** Days for an interest's weight to halve (default 14). */
+  halfLifeDays?: number;
+  /** Days after which an interest not seen again is dropped (default 90). */
+  retentionDays?: number;
+  /** Probability of showing a random eligible offer instead of the best, per slot (default 0.05). */
+  exploration?: number;
+  /** Start paused, for sites that wait for consent; `resume()` starts learning. Never un-pauses a shopper's own pause. */
+  paused?: boolean;
+  /** Tests: a fixed time (ms since the epoch) or a clock function. */
+  now?: number | (() => number);
+  /** Tests: seed of the exploration's random numbers (default: from the browser's crypto). */
+  seed?: number;
+}
+
+/** What the shopper did. */
+export interface ShoppingEvent {
+  kind: "view" | "cart" | "purchase" | "search" | "click" | "dismiss";
+  /** What it is about, for example `category:running`, `brand:acme`. */
+  tags?: string[];
+  /** The item (SKU), for view, cart and purchase. */
+  item?: string;
+  /** The offer, for click and dismiss. */
+  offer?: string;
+  /** The search text, for search: each word becomes a `search:<word>` tag. */
+  terms?: string;
+}
+
+/** What a decision is for. */
+export interface ChooseRequest {
+  /** The placement, for example "home"; offers may target it with the tag `slot:<name>`. */
+  slot?: string;
+  /** Tags of the page, for example the category being browsed. */
+  context?: string[];
+  /** How many distinct offers (`chooseMany` only; default 1). */
+  count?: number;
+  /** Do not count the chosen offers as shown (for previews). */
+  preview?: boolean;
+}
+
+/** One of the shopper's interests. */
+export interface InterestView { tag: string; label: string; weight: number; events: Partial<Record<ShoppingEvent["kind"], number>>; firstSeen: number; lastSeen: number; }
+/** The shopper's history with one item. */
+export interface ItemView { item: string; weight: number; views: number; carts: number; purchases: number; lastSeen: number; lastPurchase: number | null; }
+/** An offer as the shopper met it. */
+export interface OfferView { offer: string; shown: number; lastShown: number | null; clicks: number; dismissed: number | null; }
+/** Everything the profile holds, heaviest first. */
+export interface ProfileView { paused: boolean; interests: InterestView[]; items: ItemView[]; offers: OfferView[]; }
+
+/** Where the profile lives, and why. */
+export interface EngineStatus {
+  storage: "local" | "memory";
+  /** Stable code of what happened to storage, or null. */
+  code: string | null;
+  reason: string | null;
+  /** Keys under which unreadable stored values were set aside. */
+  quarantined: string[];
+  newerVersionStored: boolean;
+  storedBytes: number;
+  paused: boolean;
+}
+
+/** One term of a decision's score. */
+export interface Contribution { kind: "interest" | "item" | "context" | "popularity" | "boost"; label: string; amount: number; }
+
+/** Every error pocketrank throws. */
+export interface PocketrankError extends Error { name: "PocketrankError"; code: string; offer?: number; field?: string; }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `EngineOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "EngineOptions")]
+    pub type EngineOptions;
+    /// `ShoppingEvent` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ShoppingEvent")]
+    pub type ShoppingEvent;
+    /// `ChooseRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ChooseRequest")]
+    pub type ChooseRequest;
+    /// `ProfileView` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ProfileView")]
+    pub type ProfileViewJs;
+    /// `EngineStatus` in TypeScript.
+    #[wasm_bindgen(typescript_type = "EngineStatus")]
+    pub type EngineStatusJs;
+    /// `Contribution[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "Contribution[]")]
+    pub type ContributionsJs;
+    /// `Decision[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "Decision[]")]
+    pub type DecisionsJs;
+    /// `unknown` in TypeScript: an opaque creative object.
+    #[wasm_bindgen(typescript_type = "unknown")]
+    pub type Unknown;
+    /// `string[]` in TypeScript.
+    #[wasm_bindgen(typescript_type = "string[]")]
+    pub type StringsJs;
+}
+
+fn serializer() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible()
+}
+
+fn to_value<T: Serialize>(v: &T) -> JsValue {
+    v.serialize(&serializer()).unwrap_or(JsValue::NULL)
+}
+
+fn parse_creative(text: Option<&str>) -> JsValue {
+    text.and_then(|t| js_sys::JSON::parse(t).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// A validated catalog, kept in Wasm memory and reused across decisions and engines.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Catalog {
+    inner: CoreCatalog,
+}
+
+#[wasm_bindgen]
+impl Catalog {
+    /// Parses and validates a version-1 JSON catalog. Throws a `PocketrankError` with a
+    /// `catalog.*` code, and `offer` / `field` where it was wrong.
+    #[wasm_bindgen(js_name = fromJson)]
+    pub fn from_json(text: &str) -> Result<Catalog, JsValue> {
+        CoreCatalog::from_json(text)
+            .map(|inner| Catalog { inner })
+            .map_err(to_js)
+    }
+
+    /// Validates a catalog given as a plain object (as `JSON.parse` returns it).
+    #[wasm_bindgen(js_name = from)]
+    pub fn from_object(value: &JsValue) -> Result<Catalog, JsValue> {
+        let text = js_sys::JSON::stringify(value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .ok_or_else(|| {
+                error::js_error(
+                    Code::CatalogInvalidJson,
+                    "the catalog object cannot be turned into JSON",
+                )
+            })?;
+        Catalog::from_json(&text)
+    }
+
+    /// The catalog's own ID.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.inner.id().to_string()
+    }
+
+    /// Number of offers.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Every offer ID, in catalog order.
+    #[wasm_bindgen(js_name = offerIds)]
+    pub fn offer_ids(&self) -> StringsJs {
+        let arr = js_sys::Array::new();
+        for o in self.inner.offers() {
+            arr.push(&JsValue::from_str(&o.id));
+        }
+        arr.unchecked_into()
+    }
+
+    /// The creative of an offer (as published), or `undefined`. Render it as text.
+    pub fn creative(&self, offer_id: &str) -> Unknown {
+        let text = self
+            .inner
+            .find(offer_id)
+            .and_then(|i| self.inner.offer(i).creative.as_deref());
+        parse_creative(text).unchecked_into()
+    }
+
+    /// A 16-hex-digit hash of the catalog's content.
+    #[wasm_bindgen(getter, js_name = contentHash)]
+    pub fn content_hash(&self) -> String {
+        format!("{:016x}", self.inner.content_hash())
+    }
+}
+
+impl Catalog {
+    /// The core catalog.
+    pub fn core(&self) -> &CoreCatalog {
+        &self.inner
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// One chosen offer. Only `offerId` is ever sent anywhere; the explanation stays here.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct Decision {
+    offer_id: String,
+    reason: &'static str,
+    score: f32,
+    explanation: String,
+    creative: Option<String>,
+    contributions: Vec<ContributionOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct ContributionOut {
+    kind: &'static str,
+    label: String,
+    amount: f32,
+}
+
+#[wasm_bindgen]
+impl Decision {
+    /// The chosen offer's ID: the whole body of a report.
+    #[wasm_bindgen(getter, js_name = offerId)]
+    pub fn offer_id(&self) -> String {
+        self.offer_id.clone()
+    }
+
+    /// `personal`, `explore`, `fallback` or `popular`.
+    #[wasm_bindgen(getter)]
+    pub fn reason(&self) -> String {
+        self.reason.to_string()
+    }
+
+    /// The offer's score.
+    #[wasm_bindgen(getter)]
+    pub fn score(&self) -> f32 {
+        self.score
+    }
+
+    /// The offer's creative from the catalog (render it as text), or `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn creative(&self) -> Unknown {
+        parse_creative(self.creative.as_deref()).unchecked_into()
+    }
+
+    /// Why this offer, in the shopper's words. Computed on the device; never sent.
+    pub fn explain(&self) -> String {
+        self.explanation.clone()
+    }
+
+    /// The largest terms of the score.
+    pub fn contributions(&self) -> ContributionsJs {
+        to_value(&self.contributions).unchecked_into()
+    }
+}
+
+impl Decision {
+    fn of(d: &CoreDecision, engine: &CoreEngine, catalog: &CoreCatalog) -> Decision {
+        use crate::rank::Factor;
+        let contributions = d
+            .contributions
+            .iter()
+            .map(|c| {
+                let (kind, label) = match &c.factor {
+                    Factor::Interest(t) => ("interest", t.clone()),
+                    Factor::Item(i) => ("item", i.clone()),
+                    Factor::Context(t) => ("context", t.clone()),
+                    Factor::Popularity => ("popularity", String::new()),
+                    Factor::Boost => ("boost", String::new()),
+                };
+                ContributionOut {
+                    kind,
+                    label,
+                    amount: c.amount,
+                }
+            })
+            .collect();
+        Decision {
+            offer_id: d.offer_id.clone(),
+            reason: d.reason.as_str(),
+            score: d.score,
+            explanation: engine.explain(d),
+            creative: catalog.offer(d.offer).creative.clone(),
+            contributions,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    namespace: Option<String>,
+    half_life_days: Option<f64>,
+    retention_days: Option<f64>,
+    exploration: Option<f64>,
+    paused: Option<bool>,
+    seed: Option<f64>,
+    #[allow(dead_code)]
+    now: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ChooseIn {
+    slot: Option<String>,
+    context: Option<Vec<String>>,
+    count: Option<f64>,
+    preview: Option<bool>,
+}
+
+enum Clock {
+    System,
+    Fixed(f64),
+    Function(Function),
+}
+
+impl Clock {
+    fn now(&self) -> Millis {
+        let t = match self {
+            Clock::System => js_sys::Date::now(),
+            Clock::Fixed(t) => *t,
+            Clock::Function(f) => f
+                .call0(&JsValue::NULL)
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or_else(js_sys::Date::now),
+        };
+        if t.is_finite() {
+            t as Millis
+        } else {
+            js_sys::Date::now() as Millis
+        }
+    }
+}
+
+fn options_error(e: impl std::fmt::Display) -> JsValue {
+    to_js(Error::new(
+        Code::OptionsInvalid,
+        format!("invalid options: {e}"),
+    ))
+}
+
+/// serde-wasm-bindgen reads only the fields it knows, so unknown (misspelt) options are
+/// caught here: a typo must not silently fall back to a default.
+fn check_keys(v: &JsValue, allowed: &[&str]) -> Result<(), JsValue> {
+    if !v.is_object() {
+        return Err(options_error("expected an object"));
+    }
+    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(to_js(Error::at_field(
+                Code::OptionsInvalid,
+                &key,
+                format!("unknown option (known: {})", allowed.join(", ")),
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn days(v: Option<f64>, default: Millis, field: &str) -> Result<Millis, JsValue> {
+    match v {
+        None => Ok(default),
+        Some(d) if d.is_finite() && d > 0.0 => Ok((d * DAY_MS) as Millis),
+        Some(d) => Err(to_js(Error::at_field(
+            Code::OptionsInvalid,
+            field,
+            format!("{d} is not a positive number of days"),
+        ))),
+    }
+}
+
+/// The engine: the shopper's profile, decisions, and the shopper's controls.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: CoreEngine,
+    clock: Clock,
+    rng: SplitMix64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Opens the shopper's profile in `localStorage`. When `localStorage` cannot be used,
+    /// the engine works in memory and `status()` says why; it never throws for that.
+    pub fn open(options: Option<EngineOptions>) -> Result<Engine, JsValue> {
+        Engine::build(
+            options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
+            true,
+        )
+    }
+
+    /// An engine that never touches `localStorage`: for tests and previews.
+    #[wasm_bindgen(js_name = inMemory)]
+    pub fn in_memory(options: Option<EngineOptions>) -> Result<Engine, JsValue> {
+        Engine::build(
+            options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
+            false,
+        )
+    }
+
+    fn build(options: JsValue, persistent: bool) -> Result<Engine, JsValue> {
+        let opts: Options = if options.is_undefined() || options.is_null() {
+            Options::default()
+        } else {
+            check_keys(
+                &options,
+                &[
+                    "namespace",
+                    "halfLifeDays",
+                    "retentionDays",
+                    "exploration",
+                    "paused",
+                    "now",
+                    "seed",
+                ],
+            )?;
+            serde_wasm_bindgen::from_value(options.clone()).map_err(options_error)?
+        };
+        let clock = match Reflect::get(&options, &"now".into()).unwrap_or(JsValue::UNDEFINED) {
+            v if v.is_undefined() || v.is_null() => Clock::System,
+            v if v.as_f64().is_some_and(f64::is_finite) => Clock::Fixed(v.as_f64().unwrap_or(0.0)),
+            v if v.is_function() => Clock::Function(v.unchecked_into()),
+            _ => {
+                return Err(to_js(Error::at_field(
+                    Code::OptionsInvalid,
+                    "now",
+                    "must be a number or a function",
+                )))
+            }
+        };
+        let defaults = Settings::default();
+        let settings = Settings {
+            half_life_ms: days(opts.half_life_days, defaults.half_life_ms, "halfLifeDays")?,
+            retention_ms: days(opts.retention_days, defaults.retention_ms, "retentionDays")?,
+            ..defaults
+        };
+        let scoring = Scoring {
+            exploration: opts.exploration.unwrap_or(Scoring::default().exploration),
+            ..Scoring::default()
+        };
+        let seed = match opts.seed {
+            Some(s) if s.is_finite() => s as u64,
+            Some(_) => {
+                return Err(to_js(Error::at_field(
+                    Code::OptionsInvalid,
+                    "seed",
+                    "must be a finite number",
+                )))
+            }
+            None => {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).map_err(|e| {
+                    to_js(Error::new(
+                        Code::OptionsInvalid,
+                        format!("no random source: {e}; pass a seed"),
+                    ))
+                })?;
+                u64::from_le_bytes(bytes)
+            }
+        };
+        let namespace = opts.namespace.as_deref().unwrap_or("default");
+        let now = clock.now();
+        let mut inner = if persistent {
+            match LocalStorage::open() {
+                Ok(store) => CoreEngine::open(Box::new(store), namespace, settings, scoring, now),
+                Err(e) => {
+                    CoreEngine::in_memory(namespace, settings, scoring, now).map(|mut eng| {
+                        eng.mark_unavailable(e);
+                        eng
+                    })
+                }
+            }
+        } else {
+            CoreEngine::in_memory(namespace, settings, scoring, now)
+        }
+        .map_err(to_js)?;
+        if opts.paused == Some(true) {
+            inner.set_paused(true, now);
+        }
+        Ok(Engine {
+            inner,
+            clock,
+            rng: SplitMix64(seed),
+        })
+    }
+
+    /// Records what the shopper did. Throws `event.*` for a malformed event (which changes
+    /// nothing); never throws because of storage. Returns false while paused.
+    pub fn record(&mut self, event: ShoppingEvent) -> Result<bool, JsValue> {
+        let event: Event = serde_wasm_bindgen::from_value(event.into())
+            .map_err(|e| to_js(Error::new(Code::EventInvalid, format!("not an event: {e}"))))?;
+        let now = self.clock.now();
+        self.inner.record(&event, now).map_err(to_js)
+    }
+
+    /// Chooses the offer for a slot, or `undefined` when no offer may be shown.
+    pub fn choose(
+        &mut self,
+        catalog: &Catalog,
+        request: Option<ChooseRequest>,
+    ) -> Result<Option<Decision>, JsValue> {
+        let mut many = self.decide(catalog, request, true)?;
+        Ok(if many.is_empty() {
+            None
+        } else {
+            Some(many.swap_remove(0))
+        })
+    }
+
+    /// Chooses up to `request.count` distinct, diverse offers.
+    #[wasm_bindgen(js_name = chooseMany)]
+    pub fn choose_many(
+        &mut self,
+        catalog: &Catalog,
+        request: Option<ChooseRequest>,
+    ) -> Result<DecisionsJs, JsValue> {
+        let arr = js_sys::Array::new();
+        for d in self.decide(catalog, request, false)? {
+            arr.push(&JsValue::from(d));
+        }
+        Ok(arr.unchecked_into())
+    }
+
+    fn decide(
+        &mut self,
+        catalog: &Catalog,
+        request: Option<ChooseRequest>,
+        single: bool,
+    ) -> Result<Vec<Decision>, JsValue> {
+        let req: ChooseIn = match request.map(JsValue::from) {
+            Some(v) if !v.is_undefined() && !v.is_null() => {
+                check_keys(&v, &["slot", "context", "count", "preview"])?;
+                serde_wasm_bindgen::from_value(v).map_err(options_error)?
+            }
+            _ => ChooseIn::default(),
+        };
+        let count = match req.count {
+            None => 1,
+            Some(c) if c.is_finite() && c >= 1.0 && c.fract() == 0.0 => (c as usize).min(64),
+            Some(c) => {
+                return Err(to_js(Error::at_field(
+                    Code::OptionsInvalid,
+                    "count",
+                    format!("{c} is not a whole number ≥ 1"),
+                )))
+            }
+        };
+        let mut context = req.context.unwrap_or_default();
+        if let Some(slot) = req.slot {
+            context.push(format!("slot:{slot}"));
+        }
+        let now = self.clock.now();
+        let decisions = self.inner.choose(
+            &catalog.inner,
+            &context,
+            if single { 1 } else { count },
+            now,
+            &mut self.rng,
+            !req.preview.unwrap_or(false),
+        );
+        Ok(decisions
+            .iter()
+            .map(|d| Decision::of(d, &self.inner, &catalog.inner))
+            .collect())
+    }
+
+    /// The shopper clicked (`"click"`) or dismissed (`"dismiss"`) an offer.
+    pub fn feedback(&mut self, offer_id: &str, kind: &str) -> Result<bool, JsValue> {
+        let kind = EventKind::parse(kind).map_err(to_js)?;
+        let now = self.clock.now();
+        self.inner.feedback(offer_id, kind, now).map_err(to_js)
+    }
+
+    /// Sends the report: one POST whose whole body is the offer ID, without credentials or
+    /// referrer. Resolves when the endpoint answered 2xx; rejects with `report.*`.
+    pub async fn report(decision: &Decision, url: String) -> Result<(), JsValue> {
+        report::send(&decision.offer_id, &url).await
+    }
+
+    /// The profile as the shopper may see it.
+    pub fn profile(&mut self) -> ProfileViewJs {
+        let now = self.clock.now();
+        let view: ProfileView = self.inner.view(now);
+        to_value(&view).unchecked_into()
+    }
+
+    /// Forgets one interest at once. Returns whether it was there.
+    pub fn forget(&mut self, tag: &str) -> bool {
+        let now = self.clock.now();
+        self.inner.forget(tag, now)
+    }
+
+    /// Forgets one item at once. Returns whether it was there.
+    #[wasm_bindgen(js_name = forgetItem)]
+    pub fn forget_item(&mut self, item: &str) -> bool {
+        let now = self.clock.now();
+        self.inner.forget_item(item, now)
+    }
+
+    /// Removes every key pocketrank wrote for this namespace and empties the profile.
+    /// Returns how many keys were removed.
+    pub fn clear(&mut self) -> Result<usize, JsValue> {
+        self.inner.clear().map_err(to_js)
+    }
+
+    /// Pauses personalization: nothing is recorded, only the fallback is shown.
+    pub fn pause(&mut self) {
+        let now = self.clock.now();
+        self.inner.set_paused(true, now);
+    }
+
+    /// Resumes personalization.
+    pub fn resume(&mut self) {
+        let now = self.clock.now();
+        self.inner.set_paused(false, now);
+    }
+
+    /// Whether personalization is paused.
+    #[wasm_bindgen(getter)]
+    pub fn paused(&self) -> bool {
+        self.inner.paused()
+    }
+
+    /// The whole profile as JSON text, which `import` reads back.
+    pub fn export(&mut self) -> String {
+        let now = self.clock.now();
+        self.inner.export(now)
+    }
+
+    /// Replaces the profile with an export. Throws `profile.*` and changes nothing when the
+    /// text cannot be read.
+    pub fn import(&mut self, text: &str) -> Result<(), JsValue> {
+        let now = self.clock.now();
+        self.inner.import(text, now).map_err(to_js)
+    }
+
+    /// Where the profile lives and why: `storage` is `"local"` or `"memory"`.
+    pub fn status(&self) -> EngineStatusJs {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Out<'a> {
+            storage: StorageMode,
+            code: Option<&'static str>,
+            reason: Option<&'a str>,
+            quarantined: &'a [String],
+            newer_version_stored: bool,
+            stored_bytes: usize,
+            paused: bool,
+        }
+        let s = self.inner.status();
+        to_value(&Out {
+            storage: s.storage,
+            code: s.reason.as_ref().map(|r| r.code.as_str()),
+            reason: s.reason.as_ref().map(|r| r.message.as_str()),
+            quarantined: &s.quarantined,
+            newer_version_stored: s.newer_version_stored,
+            stored_bytes: s.stored_bytes,
+            paused: self.inner.paused(),
+        })
+        .unchecked_into()
+    }
+
+    /// The namespace.
+    #[wasm_bindgen(getter)]
+    pub fn namespace(&self) -> String {
+        self.inner.namespace().to_string()
+    }
+}

@@ -1,0 +1,339 @@
+//! The engine over a store: what survives, what is set aside, what the shopper controls.
+#![cfg(not(target_arch = "wasm32"))]
+
+use pocketrank::profile::{Event, EventKind, Settings};
+use pocketrank::rank::{Scoring, SplitMix64};
+use pocketrank::store::{self, MemoryStore, ProfileStore};
+use pocketrank::{Catalog, Code, Engine, Error, StorageMode};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const T0: i64 = 1_795_910_400_000;
+
+/// A store shared between "tabs" (engines), like one origin's localStorage.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<MemoryStore>>);
+impl ProfileStore for Shared {
+    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
+        self.0.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
+        self.0.borrow_mut().set(key, value)
+    }
+    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
+        self.0.borrow_mut().remove(key)
+    }
+    fn keys(&self) -> pocketrank::Result<Vec<String>> {
+        self.0.borrow().keys()
+    }
+}
+
+/// A store that throws on every access, like localStorage in a sandboxed iframe.
+struct Broken;
+impl ProfileStore for Broken {
+    fn get(&self, _: &str) -> pocketrank::Result<Option<String>> {
+        Err(Error::new(Code::StorageUnavailable, "denied"))
+    }
+    fn set(&mut self, _: &str, _: &str) -> pocketrank::Result<()> {
+        Err(Error::new(Code::StorageUnavailable, "denied"))
+    }
+    fn remove(&mut self, _: &str) -> pocketrank::Result<()> {
+        Err(Error::new(Code::StorageUnavailable, "denied"))
+    }
+    fn keys(&self) -> pocketrank::Result<Vec<String>> {
+        Err(Error::new(Code::StorageUnavailable, "denied"))
+    }
+}
+
+fn open(store: &Shared, now: i64) -> Engine {
+    Engine::open(
+        Box::new(store.clone()),
+        "test",
+        Settings::default(),
+        Scoring {
+            exploration: 0.0,
+            ..Scoring::default()
+        },
+        now,
+    )
+    .unwrap()
+}
+
+fn view(tag: &str) -> Event {
+    Event::new(EventKind::View, [tag])
+}
+
+fn catalog() -> Catalog {
+    Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"running":1}},{"id":"BAKE","tags":{"baking":1}},{"id":"G"}]}"#).unwrap()
+}
+
+#[test]
+fn the_profile_survives_reopening() {
+    let s = Shared::default();
+    let mut e = open(&s, T0);
+    e.record(&view("running"), T0).unwrap();
+    let again = open(&s, T0 + 1);
+    assert_eq!(again.profile().interests["running"].counts[0], 1);
+    assert_eq!(again.status().storage, StorageMode::Local);
+}
+
+#[test]
+fn an_unreadable_value_is_quarantined_not_overwritten() {
+    let s = Shared::default();
+    s.0.borrow_mut()
+        .set("pocketrank:test:profile", "{\"v\":1,\"i\":[[\"truncated")
+        .unwrap();
+    let mut e = open(&s, T0);
+    let st = e.status().clone();
+    assert_eq!(st.reason.unwrap().code, Code::ProfileInvalid);
+    assert_eq!(st.quarantined, [format!("pocketrank:test:quarantine:{T0}")]);
+    assert_eq!(
+        s.0.borrow().get(&st.quarantined[0]).unwrap().as_deref(),
+        Some("{\"v\":1,\"i\":[[\"truncated")
+    );
+    e.record(&view("running"), T0).unwrap();
+    assert!(e.profile().interests.contains_key("running"));
+    assert_eq!(
+        s.0.borrow().get(&st.quarantined[0]).unwrap().as_deref(),
+        Some("{\"v\":1,\"i\":[[\"truncated"),
+        "still there after a write"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_left_untouched_and_the_engine_runs_in_memory() {
+    let s = Shared::default();
+    let newer = r#"{"v":9,"future":true}"#;
+    s.0.borrow_mut()
+        .set("pocketrank:test:profile", newer)
+        .unwrap();
+    let mut e = open(&s, T0);
+    assert_eq!(e.status().storage, StorageMode::Memory);
+    assert!(e.status().newer_version_stored);
+    assert_eq!(
+        e.status().reason.as_ref().unwrap().code,
+        Code::ProfileNewerVersion
+    );
+    e.record(&view("running"), T0).unwrap();
+    assert_eq!(
+        s.0.borrow()
+            .get("pocketrank:test:profile")
+            .unwrap()
+            .as_deref(),
+        Some(newer)
+    );
+    assert_eq!(
+        s.0.borrow().keys().unwrap().len(),
+        1,
+        "nothing quarantined or added"
+    );
+}
+
+#[test]
+fn storage_that_throws_leaves_a_working_engine_in_memory() {
+    let mut e = Engine::open(
+        Box::new(Broken),
+        "test",
+        Settings::default(),
+        Scoring::default(),
+        T0,
+    )
+    .unwrap();
+    assert_eq!(e.status().storage, StorageMode::Memory);
+    assert_eq!(
+        e.status().reason.as_ref().unwrap().code,
+        Code::StorageUnavailable
+    );
+    assert!(e.record(&view("baking"), T0).unwrap());
+    let d = e.choose(&catalog(), &[], 1, T0, &mut SplitMix64(1), true);
+    assert_eq!(d[0].offer_id, "BAKE");
+}
+
+#[test]
+fn a_full_quota_evicts_the_lightest_entries_and_keeps_recording() {
+    let store = MemoryStore::with_quota(3_000);
+    let mut e = Engine::open(
+        Box::new(store),
+        "test",
+        Settings::default(),
+        Scoring::default(),
+        T0,
+    )
+    .unwrap();
+    e.record(&Event::new(EventKind::Purchase, ["favourite"]), T0)
+        .unwrap();
+    for i in 0..200 {
+        assert!(e
+            .record(
+                &view(&format!("interest-{i:03}-{}", "x".repeat(20))),
+                T0 + i
+            )
+            .unwrap());
+    }
+    assert_eq!(e.status().storage, StorageMode::Local);
+    assert!(e.status().stored_bytes <= 3_000);
+    assert!(
+        e.profile().interests.contains_key("favourite"),
+        "the heaviest interest survives"
+    );
+}
+
+#[test]
+fn two_tabs_recording_in_turn_lose_no_event() {
+    let s = Shared::default();
+    let mut a = open(&s, T0);
+    let mut b = open(&s, T0);
+    for i in 0..20 {
+        a.record(&view("from-a"), T0 + 2 * i).unwrap();
+        b.record(&view("from-b"), T0 + 2 * i + 1).unwrap();
+    }
+    let c = open(&s, T0 + 100);
+    assert_eq!(c.profile().interests["from-a"].counts[0], 20);
+    assert_eq!(c.profile().interests["from-b"].counts[0], 20);
+}
+
+#[test]
+fn clear_removes_every_key_the_library_wrote_and_only_those() {
+    let s = Shared::default();
+    s.0.borrow_mut()
+        .set("pocketrank:test:profile", "garbage")
+        .unwrap();
+    s.0.borrow_mut().set("site:cart", "keep me").unwrap();
+    s.0.borrow_mut()
+        .set("pocketrank:other:profile", "{\"v\":1}")
+        .unwrap();
+    let mut e = open(&s, T0);
+    e.record(&view("running"), T0).unwrap();
+    e.choose(&catalog(), &[], 1, T0, &mut SplitMix64(1), true);
+    assert!(e.clear().unwrap() >= 2);
+    let keys = s.0.borrow().keys().unwrap();
+    assert!(
+        !keys.iter().any(|k| k.starts_with(&store::prefix("test"))),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"site:cart".to_string())
+            && keys.contains(&"pocketrank:other:profile".to_string())
+    );
+    assert!(e.profile().is_empty());
+}
+
+#[test]
+fn pause_stops_learning_and_shows_only_the_fallback_until_resumed() {
+    let s = Shared::default();
+    let mut e = open(&s, T0);
+    e.record(&view("running"), T0).unwrap();
+    e.set_paused(true, T0);
+    assert!(!e.record(&view("baking"), T0).unwrap());
+    assert!(!e.profile().interests.contains_key("baking"));
+    assert_eq!(
+        e.choose(&catalog(), &[], 1, T0, &mut SplitMix64(1), true)[0].offer_id,
+        "G"
+    );
+    assert!(
+        open(&s, T0).paused(),
+        "the pause persists across page loads"
+    );
+    e.set_paused(false, T0);
+    assert_eq!(
+        e.choose(&catalog(), &[], 1, T0, &mut SplitMix64(1), true)[0].offer_id,
+        "RUN"
+    );
+}
+
+#[test]
+fn export_then_import_gives_the_same_decisions() {
+    let s = Shared::default();
+    let mut e = open(&s, T0);
+    for t in ["running", "running", "baking"] {
+        e.record(&view(t), T0).unwrap();
+    }
+    let exported = e.export(T0);
+    let mut other = Engine::in_memory("x", Settings::default(), Scoring::default(), T0).unwrap();
+    other.import(&exported, T0).unwrap();
+    let c = catalog();
+    let a: Vec<_> = e
+        .choose(&c, &[], 3, T0, &mut SplitMix64(5), false)
+        .into_iter()
+        .map(|d| d.offer_id)
+        .collect();
+    let b: Vec<_> = other
+        .choose(&c, &[], 3, T0, &mut SplitMix64(5), false)
+        .into_iter()
+        .map(|d| d.offer_id)
+        .collect();
+    assert_eq!(a, b);
+    assert_eq!(
+        other.import("{\"v\":1,\"i\":3}", T0).unwrap_err().code,
+        Code::ProfileInvalid
+    );
+    assert_eq!(
+        other.export(T0),
+        exported,
+        "a refused import changes nothing"
+    );
+}
+
+#[test]
+fn forget_removes_one_interest_at_once() {
+    let s = Shared::default();
+    let mut e = open(&s, T0);
+    e.record(
+        &Event::new(EventKind::View, ["running", "baking"]).with_item("sku-1"),
+        T0,
+    )
+    .unwrap();
+    assert!(e.forget("running", T0));
+    assert!(e.forget_item("sku-1", T0));
+    let reopened = open(&s, T0);
+    assert!(!reopened.profile().interests.contains_key("running"));
+    assert!(reopened.profile().interests.contains_key("baking"));
+    assert!(reopened.profile().items.is_empty());
+}
+
+#[test]
+fn dismissing_an_offer_hides_it_and_teaches_against_its_tags() {
+    let s = Shared::default();
+    let mut e = open(&s, T0);
+    e.record(&view("running"), T0).unwrap();
+    let c = catalog();
+    let d = e.choose(&c, &[], 1, T0, &mut SplitMix64(1), true);
+    assert_eq!(d[0].offer_id, "RUN");
+    e.feedback("RUN", EventKind::Dismiss, T0).unwrap();
+    assert!(
+        e.profile().interests.get("running").is_none(),
+        "a dismissal outweighs one view"
+    );
+    let next = e.choose(&c, &[], 1, T0 + 1, &mut SplitMix64(1), true);
+    assert_ne!(next[0].offer_id, "RUN");
+    assert_eq!(
+        e.view(T0)
+            .offers
+            .iter()
+            .find(|o| o.offer == "RUN")
+            .unwrap()
+            .dismissed,
+        Some(T0)
+    );
+}
+
+#[test]
+fn invalid_options_are_refused_with_a_code() {
+    let bad_ns =
+        Engine::in_memory("has space", Settings::default(), Scoring::default(), T0).unwrap_err();
+    assert_eq!(
+        (bad_ns.code, bad_ns.field.as_deref()),
+        (Code::OptionsInvalid, Some("namespace"))
+    );
+    let bad_half_life = Engine::in_memory(
+        "ok",
+        Settings {
+            half_life_ms: 0,
+            ..Settings::default()
+        },
+        Scoring::default(),
+        T0,
+    )
+    .unwrap_err();
+    assert_eq!(bad_half_life.code, Code::OptionsInvalid);
+}

@@ -1,0 +1,257 @@
+//! Invariants over random catalogs, profiles and events (proptest).
+#![cfg(not(target_arch = "wasm32"))]
+
+use pocketrank::catalog::Catalog;
+use pocketrank::profile::{Event, EventKind, Profile, Settings, MAX_STORED_BYTES};
+use pocketrank::rank::{choose, Request, Scoring, SplitMix64};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const T0: i64 = 1_795_910_400_000;
+const HOUR: i64 = 3_600_000;
+const TAGS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+
+fn arb_offer(i: usize) -> impl Strategy<Value = Value> {
+    (
+        proptest::collection::btree_map(0..TAGS.len(), 0.01f64..=1.0, 0..4),
+        0.0f64..=1.0,
+        -0.2f64..=0.2,
+        proptest::option::of(0u32..3),
+        proptest::option::of(-3i64..3),
+        proptest::option::of(-3i64..3),
+        proptest::option::of(0..TAGS.len()),
+        any::<bool>(),
+    )
+        .prop_map(move |(tags, pop, boost, per_day, start, end, exclude, with_item)| {
+            let tags: serde_json::Map<String, Value> = tags.into_iter().map(|(t, w)| (TAGS[t].to_string(), json!(w))).collect();
+            let mut o = json!({ "id": format!("O{i}"), "tags": tags, "popularity": pop, "boost": boost });
+            if let Some(c) = per_day {
+                o["caps"] = json!({ "perDay": c });
+            }
+            let date = |d: i64| pocketrank::catalog::format_rfc3339(T0 + d * 24 * HOUR);
+            match (start, end) {
+                (Some(s), Some(e)) if s <= e => {
+                    o["start"] = json!(date(s));
+                    o["end"] = json!(date(e));
+                }
+                (Some(s), None) => o["start"] = json!(date(s)),
+                (None, Some(e)) => o["end"] = json!(date(e)),
+                _ => {}
+            }
+            if let Some(x) = exclude {
+                o["excludes"] = json!([TAGS[x]]);
+            }
+            if with_item {
+                o["items"] = json!([format!("sku-{}", i % 3)]);
+            }
+            o
+        })
+}
+
+fn arb_catalog() -> impl Strategy<Value = Catalog> {
+    (1usize..12).prop_flat_map(|n| {
+        let offers: Vec<_> = (0..n).map(arb_offer).collect();
+        (offers, any::<bool>()).prop_map(|(offers, fb)| {
+            let mut c = json!({ "version": 1, "offers": offers });
+            if fb {
+                c["fallback"] = json!("O0");
+            }
+            Catalog::from_json(&c.to_string()).unwrap()
+        })
+    })
+}
+
+fn arb_event() -> impl Strategy<Value = Event> {
+    (
+        0usize..6,
+        proptest::collection::vec(0..TAGS.len(), 1..4),
+        0usize..4,
+        0usize..12,
+    )
+        .prop_map(|(k, tags, item, offer)| {
+            let kind = EventKind::ALL[k];
+            let mut e = Event::new(kind, tags.into_iter().map(|t| TAGS[t]));
+            if item < 3 {
+                e = e.with_item(format!("sku-{item}"));
+            }
+            if matches!(kind, EventKind::Click | EventKind::Dismiss) {
+                e = e.with_offer(format!("O{offer}"));
+            }
+            e
+        })
+}
+
+fn arb_profile() -> impl Strategy<Value = (Profile, i64)> {
+    (
+        proptest::collection::vec((arb_event(), 0i64..72), 0..30),
+        proptest::collection::vec((0usize..12, 0i64..72), 0..10),
+    )
+        .prop_map(|(events, shows)| {
+            let s = Settings::default();
+            let mut p = Profile::new();
+            let mut t = T0 - 72 * HOUR;
+            for (e, dt) in events {
+                t += dt * 60_000;
+                p.record(&e, t, &s).unwrap();
+            }
+            for (o, dt) in shows {
+                t += dt * 60_000;
+                p.note_impression(&format!("O{o}"), t, &s);
+            }
+            (p, t)
+        })
+}
+
+fn eligible(c: &Catalog, p: &Profile, i: usize, now: i64) -> bool {
+    let o = c.offer(i);
+    let scoring = Scoring::default();
+    if o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
+        return false;
+    }
+    if let Some(h) = p.offers.get(&o.id) {
+        if h.dismissed
+            .is_some_and(|d| now - d < scoring.dismiss_suppression_ms)
+        {
+            return false;
+        }
+        if o.caps.per_day.is_some_and(|cap| {
+            h.recent.iter().filter(|&&t| t > now - 24 * HOUR).count() as u32 >= cap
+        }) {
+            return false;
+        }
+    }
+    let bought = c.items_of(i).any(|it| {
+        p.items
+            .get(it)
+            .and_then(|h| h.last_purchase)
+            .is_some_and(|t| now - t < scoring.just_bought_ms)
+    });
+    !(bought && !o.buy_again)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_an_expired_capped_dismissed_or_just_bought_offer(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), count in 1usize..4) {
+        let scoring = Scoring { exploration: 0.3, ..Scoring::default() };
+        let ds = choose(&c, &p, &Settings::default(), &scoring, &Request { context: &[], count, now }, &mut SplitMix64(seed));
+        for d in &ds {
+            prop_assert!(eligible(&c, &p, d.offer, now), "{} chosen but ineligible", d.offer_id);
+            if !p.paused && !p.is_empty() {
+                prop_assert!(!c.excludes_of(d.offer).any(|t| p.interests.contains_key(t)));
+            }
+        }
+        let mut ids: Vec<_> = ds.iter().map(|d| d.offer).collect();
+        ids.sort();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), ds.len(), "distinct offers");
+    }
+
+    #[test]
+    fn same_inputs_same_decision(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>()) {
+        let scoring = Scoring::default();
+        let req = Request { context: &[], count: 3, now };
+        let a = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
+        let b = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
+        prop_assert_eq!(a, b);
+    }
+
+    #[test]
+    fn raising_an_interest_never_lets_an_offer_without_it_overtake_one_with_it(c in arb_catalog(), (p, now) in arb_profile(), tag in 0..TAGS.len(), extra in 1u32..5) {
+        let s = Settings::default();
+        let scoring = Scoring { exploration: 0.0, diversity: 0.0, ..Scoring::default() };
+        prop_assume!(!p.paused && !p.is_empty());
+        let tag = TAGS[tag];
+        let order = |p: &Profile| -> Vec<String> {
+            choose(&c, p, &s, &scoring, &Request { context: &[], count: c.len(), now }, &mut SplitMix64(0)).into_iter().map(|d| d.offer_id).collect()
+        };
+        let before = order(&p);
+        let mut raised = p.clone();
+        for _ in 0..extra {
+            raised.record(&Event::new(EventKind::View, [tag]), now, &s).unwrap();
+        }
+        let after = order(&raised);
+        let carries = |id: &str| c.tags_of(c.find(id).unwrap()).any(|(t, w)| t == tag && w > 0.0);
+        for (i, with) in before.iter().enumerate() {
+            for without in &before[i + 1..] {
+                // `with` carried the tag and ranked above `without`, which lacks it: it still does.
+                if carries(with) && !carries(without) && after.contains(with) && after.contains(without) {
+                    let pos = |id: &String| after.iter().position(|x| x == id).unwrap();
+                    prop_assert!(pos(with) < pos(without), "{} overtook {}", without, with);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_profile_stays_within_its_bounds_under_any_event_stream(events in proptest::collection::vec((arb_event(), 0u32..1000), 0..400), salt in 0u32..1000) {
+        let s = Settings::default();
+        let mut p = Profile::new();
+        let mut t = T0;
+        for (mut e, n) in events {
+            // Many distinct long tags, to push every bound.
+            e.tags.push(format!("tag-{}-{}", n + salt, "y".repeat(90)));
+            t += 60_000;
+            p.record(&e, t, &s).unwrap();
+            p.note_impression(&format!("OFFER-{n}"), t, &s);
+        }
+        let len = p.shrink_to(MAX_STORED_BYTES, t, &s);
+        prop_assert!(len <= MAX_STORED_BYTES);
+        prop_assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
+    }
+
+    #[test]
+    fn no_catalog_text_panics(text in "\\PC{0,400}") {
+        let _ = Catalog::from_json(&text);
+    }
+
+    #[test]
+    fn no_catalog_shaped_json_panics(v in arb_json(3)) {
+        let _ = Catalog::from_json(&json!({ "version": 1, "offers": [v] }).to_string());
+        let _ = Catalog::from_json(&v.to_string());
+    }
+
+    #[test]
+    fn no_event_panics(kind in "[a-z]{0,9}", tags in proptest::collection::vec("\\PC{0,140}", 0..40), item in proptest::option::of("\\PC{0,140}"), terms in proptest::option::of("\\PC{0,300}")) {
+        let e = Event { kind, tags, item, offer: None, terms };
+        let mut p = Profile::new();
+        let before = p.clone();
+        if p.record(&e, T0, &Settings::default()).is_err() {
+            prop_assert_eq!(p, before);
+        }
+    }
+
+    #[test]
+    fn no_stored_text_panics(text in "\\PC{0,300}") {
+        let _ = Profile::decode(&text);
+    }
+}
+
+fn arb_json(depth: u32) -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1e3f64..1e3).prop_map(|f| json!(f)),
+        "[a-zA-Z:.]{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(depth, 32, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(
+                prop_oneof![
+                    Just("id".to_string()),
+                    Just("tags".to_string()),
+                    Just("caps".to_string()),
+                    Just("perDay".to_string()),
+                    Just("start".to_string()),
+                    Just("items".to_string()),
+                    "[a-z]{1,6}"
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
