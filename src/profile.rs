@@ -618,6 +618,13 @@ fn evict_lightest<V>(
 // ---------------------------------------------------------------------------------------
 // Stored form, schema 1: short keys, tuples instead of objects.
 
+/// An interest as stored: tag, weight, updated, first seen, last seen, counts.
+type StoredInterest = (String, f64, Millis, Millis, Millis, [u32; 6]);
+/// An item as stored: item, weight, updated, last seen, last purchase, counts.
+type StoredItem = (String, f64, Millis, Millis, Option<Millis>, [u32; 3]);
+/// An offer as stored: offer, recent impressions, total, clicks, dismissed.
+type StoredOffer = (String, Vec<Millis>, u32, u32, Option<Millis>);
+
 #[derive(Serialize, Deserialize)]
 struct Stored {
     v: u32,
@@ -625,13 +632,13 @@ struct Stored {
     p: bool,
     /// [tag, weight, updated, first seen, last seen, counts]
     #[serde(default)]
-    i: Vec<(String, f64, Millis, Millis, Millis, [u32; 6])>,
+    i: Vec<StoredInterest>,
     /// [item, weight, updated, last seen, last purchase, counts]
     #[serde(default)]
-    t: Vec<(String, f64, Millis, Millis, Option<Millis>, [u32; 3])>,
+    t: Vec<StoredItem>,
     /// [offer, recent impressions, total, clicks, dismissed]
     #[serde(default)]
-    o: Vec<(String, Vec<Millis>, u32, u32, Option<Millis>)>,
+    o: Vec<StoredOffer>,
 }
 
 impl From<&Profile> for Stored {

@@ -301,7 +301,7 @@ fn dismissing_an_offer_hides_it_and_teaches_against_its_tags() {
     assert_eq!(d[0].offer_id, "RUN");
     e.feedback("RUN", EventKind::Dismiss, T0).unwrap();
     assert!(
-        e.profile().interests.get("running").is_none(),
+        !e.profile().interests.contains_key("running"),
         "a dismissal outweighs one view"
     );
     let next = e.choose(&c, &[], 1, T0 + 1, &mut SplitMix64(1), true);

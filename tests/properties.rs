@@ -126,7 +126,7 @@ fn eligible(c: &Catalog, p: &Profile, i: usize, now: i64) -> bool {
             .and_then(|h| h.last_purchase)
             .is_some_and(|t| now - t < scoring.just_bought_ms)
     });
-    !(bought && !o.buy_again)
+    !bought || o.buy_again
 }
 
 proptest! {

@@ -1,0 +1,43 @@
+// The release build (wasm-opt on) loads and decides, in Node.js and in Chromium. `wasm-pack test`
+// never runs wasm-opt, so only this catches an optimized module that fails to load.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ROOT, browser, serve } from "./harness.mjs";
+
+const catalogText = await readFile(join(ROOT, "www", "offers.json"), "utf8");
+
+test("the optimized Node.js package loads and picks a baking offer for a baker", () => {
+  const { Engine, Catalog } = createRequire(import.meta.url)(join(ROOT, "pkg-node", "pocketrank.js"));
+  const engine = Engine.inMemory({ seed: 1, exploration: 0 });
+  engine.record({ kind: "purchase", tags: ["category:baking"] });
+  const catalog = Catalog.fromJson(catalogText);
+  const d = engine.choose(catalog, { slot: "home" });
+  assert.ok(d, "a decision");
+  const offer = JSON.parse(catalogText).offers.find((o) => o.id === d.offerId);
+  assert.ok(offer.tags["category:baking"] > 0, `${d.offerId} is a baking offer`);
+  assert.throws(() => Catalog.fromJson("{"), (e) => e instanceof Error && e.code === "catalog.invalid_json");
+});
+
+test("the optimized web package loads in Chromium from a plain module script", async () => {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.context.newPage();
+    await page.goto(server.url + "index.html");
+    const result = await page.evaluate(async (catalogText) => {
+      const m = await import("/pkg/pocketrank.js");
+      await m.default();
+      const engine = m.Engine.inMemory({ seed: 1, exploration: 0 });
+      engine.record({ kind: "view", tags: ["category:running"] });
+      return engine.choose(m.Catalog.fromJson(catalogText))?.offerId ?? null;
+    }, catalogText);
+    const offer = JSON.parse(catalogText).offers.find((o) => o.id === result);
+    assert.ok(offer?.tags["category:running"] > 0, `${result} is a running offer`);
+  } finally {
+    await b.close();
+    await server.close();
+  }
+});
