@@ -628,13 +628,15 @@ impl RawCatalog {
                 ))
             }
             Some(CATALOG_VERSION) => {}
-            Some(v) => return Err(Error::at_field(
-                Code::CatalogUnsupportedVersion,
-                "version",
-                format!(
+            Some(v) => {
+                return Err(Error::at_field(
+                    Code::CatalogUnsupportedVersion,
+                    "version",
+                    format!(
                     "version {v} is not supported; this library reads version {CATALOG_VERSION}"
                 ),
-            )),
+                ))
+            }
         }
         let offers_in = self.offers.0;
         if offers_in.is_empty() {

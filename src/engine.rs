@@ -238,29 +238,23 @@ impl Engine {
         Ok(recorded)
     }
 
-    /// Chooses up to `count` offers for a slot. When `note` is true the chosen offers
+    /// Chooses up to `req.count` offers for a slot. When `note` is true the chosen offers
     /// count as shown (for caps).
     pub fn choose(
         &mut self,
         catalog: &Catalog,
-        context: &[String],
-        count: usize,
-        now: Millis,
+        req: &Request,
         rng: &mut dyn Random,
         note: bool,
     ) -> Vec<Decision> {
+        let now = req.now;
         self.sync(now);
-        let req = Request {
-            context,
-            count,
-            now,
-        };
         let decisions = rank::choose(
             catalog,
             &self.profile,
             &self.settings,
             &self.scoring,
-            &req,
+            req,
             rng,
         );
         for d in &decisions {

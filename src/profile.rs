@@ -568,12 +568,14 @@ impl Profile {
         })?;
         match version.v.as_u64() {
             Some(v) if v == PROFILE_SCHEMA as u64 => {}
-            Some(v) if v > PROFILE_SCHEMA as u64 => return Err(Error::new(
-                Code::ProfileNewerVersion,
-                format!(
+            Some(v) if v > PROFILE_SCHEMA as u64 => {
+                return Err(Error::new(
+                    Code::ProfileNewerVersion,
+                    format!(
                     "the profile has schema version {v}; this code knows up to {PROFILE_SCHEMA}"
                 ),
-            )),
+                ))
+            }
             _ => {
                 return Err(Error::new(
                     Code::ProfileInvalid,

@@ -105,6 +105,8 @@ pub struct Request<'a> {
     pub count: usize,
     /// The time of the decision.
     pub now: Millis,
+    /// Offer IDs not to choose (for example offers already on the page).
+    pub exclude: &'a [String],
 }
 
 /// Why an offer was chosen.
@@ -243,12 +245,17 @@ impl View {
                 tag_present[id as usize] = true;
             }
         }
+        for id in req.exclude {
+            if let Some(i) = catalog.find(id) {
+                blocked[i] = true;
+            }
+        }
         for (id, history) in &profile.offers {
             if let Some(i) = catalog.find(id) {
                 let dismissed = history
                     .dismissed
                     .is_some_and(|d| req.now - d < scoring.dismiss_suppression_ms);
-                blocked[i] = dismissed || capped(history, &catalog.offer(i).caps, req.now);
+                blocked[i] |= dismissed || capped(history, &catalog.offer(i).caps, req.now);
             }
         }
         View {

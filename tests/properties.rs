@@ -135,7 +135,7 @@ proptest! {
     #[test]
     fn never_an_expired_capped_dismissed_or_just_bought_offer(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), count in 1usize..4) {
         let scoring = Scoring { exploration: 0.3, ..Scoring::default() };
-        let ds = choose(&c, &p, &Settings::default(), &scoring, &Request { context: &[], count, now }, &mut SplitMix64(seed));
+        let ds = choose(&c, &p, &Settings::default(), &scoring, &Request { exclude: &[], context: &[], count, now }, &mut SplitMix64(seed));
         for d in &ds {
             prop_assert!(eligible(&c, &p, d.offer, now), "{} chosen but ineligible", d.offer_id);
             if !p.paused && !p.is_empty() {
@@ -151,7 +151,7 @@ proptest! {
     #[test]
     fn same_inputs_same_decision(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>()) {
         let scoring = Scoring::default();
-        let req = Request { context: &[], count: 3, now };
+        let req = Request { exclude: &[], context: &[], count: 3, now };
         let a = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
         let b = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
         prop_assert_eq!(a, b);
@@ -164,7 +164,7 @@ proptest! {
         prop_assume!(!p.paused && !p.is_empty());
         let tag = TAGS[tag];
         let order = |p: &Profile| -> Vec<String> {
-            choose(&c, p, &s, &scoring, &Request { context: &[], count: c.len(), now }, &mut SplitMix64(0)).into_iter().map(|d| d.offer_id).collect()
+            choose(&c, p, &s, &scoring, &Request { exclude: &[], context: &[], count: c.len(), now }, &mut SplitMix64(0)).into_iter().map(|d| d.offer_id).collect()
         };
         let before = order(&p);
         let mut raised = p.clone();

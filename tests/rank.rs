@@ -49,6 +49,7 @@ fn pick(
     scoring: &Scoring,
 ) -> Vec<String> {
     let req = Request {
+        exclude: &[],
         context,
         count,
         now,
@@ -90,6 +91,7 @@ fn an_empty_or_paused_profile_gets_the_fallback() {
         &Settings::default(),
         &Scoring::default(),
         &Request {
+            exclude: &[],
             context: &[],
             count: 1,
             now: T0,
@@ -115,6 +117,7 @@ fn an_empty_or_paused_profile_gets_the_fallback() {
         &Settings::default(),
         &Scoring::default(),
         &Request {
+            exclude: &[],
             context: &[],
             count: 1,
             now: T0,
@@ -309,6 +312,7 @@ fn exploration_sometimes_shows_another_eligible_offer_and_says_so() {
             &Settings::default(),
             &scoring,
             &Request {
+                exclude: &[],
                 context: &[],
                 count: 1,
                 now: T0,
@@ -343,6 +347,7 @@ fn the_explanation_names_the_interests_behind_the_offer() {
         &Settings::default(),
         &no_explore(),
         &Request {
+            exclude: &[],
             context: &[],
             count: 1,
             now: T0,
@@ -362,6 +367,7 @@ fn the_explanation_names_the_interests_behind_the_offer() {
         &Settings::default(),
         &no_explore(),
         &Request {
+            exclude: &[],
             context: &[],
             count: 1,
             now: T0,
@@ -369,4 +375,38 @@ fn the_explanation_names_the_interests_behind_the_offer() {
         &mut SplitMix64(1),
     );
     assert!(explain(&fallback[0], &Profile::new()).contains("not based on your activity"));
+}
+
+#[test]
+fn excluded_offers_are_not_chosen() {
+    let c = shop();
+    let p = profile_of(
+        &[Event::new(
+            EventKind::Purchase,
+            ["category:running", "brand:acme"],
+        )],
+        T0,
+    );
+    let exclude = vec!["RUN".to_string()];
+    let req = Request {
+        exclude: &exclude,
+        context: &[],
+        count: 5,
+        now: T0,
+    };
+    let ids: Vec<String> = choose(
+        &c,
+        &p,
+        &Settings::default(),
+        &Scoring::default(),
+        &req,
+        &mut SplitMix64(3),
+    )
+    .into_iter()
+    .map(|d| d.offer_id)
+    .collect();
+    assert!(
+        !ids.contains(&"RUN".to_string()) && ids.len() == 4,
+        "{ids:?}"
+    );
 }

@@ -17,7 +17,7 @@ use crate::catalog::Catalog as CoreCatalog;
 use crate::engine::{Engine as CoreEngine, ProfileView, StorageMode};
 use crate::error::{Code, Error};
 use crate::profile::{Event, EventKind, Settings};
-use crate::rank::{Decision as CoreDecision, Scoring, SplitMix64};
+use crate::rank::{Decision as CoreDecision, Request, Scoring, SplitMix64};
 use crate::Millis;
 
 pub use error::to_js;
@@ -68,6 +68,8 @@ export interface ChooseRequest {
   count?: number;
   /** Do not count the chosen offers as shown (for previews). */
   preview?: boolean;
+  /** Offer IDs not to choose, for example offers already on the page. */
+  exclude?: string[];
 }
 
 /** One of the shopper's interests. */
@@ -335,6 +337,7 @@ struct ChooseIn {
     context: Option<Vec<String>>,
     count: Option<f64>,
     preview: Option<bool>,
+    exclude: Option<Vec<String>>,
 }
 
 enum Clock {
@@ -567,7 +570,7 @@ impl Engine {
     ) -> Result<Vec<Decision>, JsValue> {
         let req: ChooseIn = match request.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
-                check_keys(&v, &["slot", "context", "count", "preview"])?;
+                check_keys(&v, &["slot", "context", "count", "preview", "exclude"])?;
                 serde_wasm_bindgen::from_value(v).map_err(options_error)?
             }
             _ => ChooseIn::default(),
@@ -588,11 +591,15 @@ impl Engine {
             context.push(format!("slot:{slot}"));
         }
         let now = self.clock.now();
+        let request = Request {
+            context: &context,
+            count: if single { 1 } else { count },
+            now,
+            exclude: &req.exclude.unwrap_or_default(),
+        };
         let decisions = self.inner.choose(
             &catalog.inner,
-            &context,
-            if single { 1 } else { count },
-            now,
+            &request,
             &mut self.rng,
             !req.preview.unwrap_or(false),
         );

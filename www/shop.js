@@ -1,0 +1,386 @@
+// Pocket Shop: what every page of the demo shares.
+//
+// Opens the shopper's pocketrank profile (namespace "shop", or ?ns=… for tests), loads the
+// products and the offer catalog (both on every page, whatever the profile holds), renders the
+// header, and fills the offer slot. Text from products, the catalog and the profile is only
+// ever inserted with textContent / setAttribute, never as HTML.
+import init, { Engine, Catalog } from "/pkg/pocketrank.js";
+
+export { Engine, Catalog };
+
+export const REPORT_URL = "/offers/report";
+export const CART_KEY = "shop:cart";
+
+const params = new URLSearchParams(location.search);
+/** The ?ns= override, kept on every link so that a test stays in its own namespace. */
+const nsOverride = /^[A-Za-z0-9._-]{1,64}$/.test(params.get("ns") ?? "") ? params.get("ns") : null;
+export const namespace = nsOverride ?? "shop";
+
+export const DEPARTMENTS = [
+  { id: "running", name: "Running", emoji: "👟", color: "#1e7a4c", blurb: "Shoes, apparel and gear for road and trail." },
+  { id: "baking", name: "Baking", emoji: "🧁", color: "#b5532a", blurb: "Bakeware, tools and everything for bread." },
+  { id: "gardening", name: "Gardening", emoji: "🌱", color: "#4d7c0f", blurb: "Seeds, tools and beds for every plot." },
+  { id: "kids", name: "Kids", emoji: "🧸", color: "#7c3aed", blurb: "Toys, books and outdoor fun." },
+  { id: "electronics", name: "Electronics", emoji: "🎧", color: "#1d4ed8", blurb: "Audio, charging and desk upgrades." },
+  { id: "coffee", name: "Coffee", emoji: "☕", color: "#6b4226", blurb: "Fresh beans, grinders and brewers." },
+];
+export const department = (id) => DEPARTMENTS.find((d) => d.id === id);
+
+// ---------------------------------------------------------------------------------------
+// Small DOM helpers.
+
+/** Creates an element; `text` is set with textContent, `attrs` with setAttribute. */
+export function el(tag, { className, text, attrs } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null) node.setAttribute(k, String(v));
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+/** A same-site link that keeps the ?ns= override. */
+export function link(path, query = {}) {
+  const q = new URLSearchParams(query);
+  if (nsOverride) q.set("ns", nsOverride);
+  const s = q.toString();
+  return s ? `${path}?${s}` : path;
+}
+
+export const param = (name) => params.get(name);
+
+const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+export const formatPrice = (n) => money.format(Number(n) || 0);
+
+export function markReady() {
+  document.body.dataset.ready = "1";
+}
+
+/** Records an event; a malformed event is logged, never fatal. */
+export function record(engine, event) {
+  try {
+    return engine.record(event);
+  } catch (e) {
+    console.warn("pocketrank record:", e?.code, e?.message);
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The cart: the shop's own localStorage key (not pocketrank's).
+
+let memoryCart = [];
+
+export function getCart() {
+  try {
+    const raw = JSON.parse(localStorage.getItem(CART_KEY) ?? "[]");
+    if (!Array.isArray(raw)) return [];
+    return raw
+      .filter((l) => l && typeof l.id === "string" && Number.isInteger(l.qty) && l.qty > 0)
+      .map(({ id, qty }) => ({ id, qty }));
+  } catch {
+    return memoryCart;
+  }
+}
+
+export function setCart(lines) {
+  memoryCart = lines;
+  try {
+    if (lines.length) localStorage.setItem(CART_KEY, JSON.stringify(lines));
+    else localStorage.removeItem(CART_KEY);
+  } catch {
+    // No localStorage: the cart lives for this page only.
+  }
+  updateCartCount();
+}
+
+export function addToCart(id) {
+  const lines = getCart();
+  const line = lines.find((l) => l.id === id);
+  if (line) line.qty += 1;
+  else lines.push({ id, qty: 1 });
+  setCart(lines);
+}
+
+export function updateCartCount() {
+  const count = getCart().reduce((n, l) => n + l.qty, 0);
+  const badge = document.getElementById("cart-count");
+  if (badge) badge.textContent = String(count);
+}
+
+// ---------------------------------------------------------------------------------------
+// Header, footer, notices.
+
+function renderHeader() {
+  let header = document.getElementById("site-header");
+  if (!header) {
+    header = el("header", { attrs: { id: "site-header" } });
+    document.body.prepend(header);
+  }
+  const here = location.pathname;
+  const current = (path, extra = true) => (here === path && extra ? "page" : null);
+
+  const logo = el("a", { className: "logo", attrs: { href: link("/index.html") } }, "Pocket", el("span", { text: "Shop" }));
+  const nav = el("nav", { className: "main-nav", attrs: { "aria-label": "Departments" } },
+    el("a", { text: "Home", attrs: { href: link("/index.html"), "aria-current": here === "/" ? "page" : current("/index.html") } }),
+    ...DEPARTMENTS.map((d) =>
+      el("a", { text: d.name, attrs: { href: link("/category.html", { c: d.id }), "data-dept": d.id, "aria-current": current("/category.html", param("c") === d.id) } }),
+    ),
+  );
+
+  const input = el("input", { attrs: { id: "search-input", name: "q", type: "search", placeholder: "Search products", "aria-label": "Search products", autocomplete: "off" } });
+  if (here === "/search.html") input.value = param("q") ?? "";
+  const form = el("form", { attrs: { id: "search-form", action: "/search.html", method: "get", role: "search" } }, input);
+  if (nsOverride) form.append(el("input", { attrs: { type: "hidden", name: "ns", value: nsOverride } }));
+  form.append(el("button", { className: "small", text: "Search", attrs: { type: "submit" } }));
+
+  const links = el("div", { className: "header-links" },
+    el("a", { attrs: { id: "cart-link", href: link("/cart.html"), "aria-current": current("/cart.html") } }, "Cart ", el("span", { className: "cart-count", text: "0", attrs: { id: "cart-count" } })),
+    el("a", { text: "Your data", attrs: { id: "your-data-link", href: link("/your-data.html"), "aria-current": current("/your-data.html") } }),
+  );
+
+  header.replaceChildren(el("div", { className: "wrap header-inner" }, logo, nav, form, links));
+  updateCartCount();
+
+  if (!document.querySelector(".site-footer")) {
+    document.body.append(
+      el("footer", { className: "site-footer" },
+        el("div", { className: "wrap" },
+          "Pocket Shop is a demo. Personalization runs on your device; only the ID of an offer shown is ever sent. ",
+          el("a", { text: "See and control your data", attrs: { href: link("/your-data.html") } }),
+          ".",
+        ),
+      ),
+    );
+  }
+}
+
+function mainElement() {
+  return document.querySelector("main") ?? document.body;
+}
+
+function showQuarantineNotice(engine) {
+  let status;
+  try {
+    status = engine.status();
+  } catch {
+    return;
+  }
+  if (!status?.quarantined?.length || document.getElementById("storage-notice")) return;
+  const notice = el("p", { className: "notice", attrs: { id: "storage-notice", role: "note" } },
+    "We found unreadable saved data and set it aside. ",
+    el("a", { text: "Your data", attrs: { href: link("/your-data.html") } }),
+  );
+  mainElement().prepend(notice);
+}
+
+export function showError(message) {
+  const box = el("p", { className: "notice", text: message, attrs: { id: "page-error", role: "alert" } });
+  mainElement().prepend(box);
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up.
+
+async function fetchText(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.text();
+}
+
+/**
+ * Renders the header and loads everything a page needs. Resolves to
+ * `{ engine, catalog, products, byId }`; `catalog` is null when the catalog could not be read
+ * (the page then works without offers).
+ */
+export async function boot() {
+  renderHeader();
+  // Both files are fetched on every page, whatever the profile holds: the requests a page
+  // makes never depend on what the shopper did.
+  const productsText = fetchText("/products.json");
+  productsText.catch(() => {}); // handled below, after init
+  const catalogText = fetchText("/offers.json").catch((e) => e);
+  await init();
+  const engine = Engine.open({ namespace });
+  showQuarantineNotice(engine);
+
+  let catalog = null;
+  const text = await catalogText;
+  if (text instanceof Error) {
+    console.warn("offers:", text.message);
+  } else {
+    try {
+      catalog = Catalog.fromJson(text);
+    } catch (e) {
+      console.warn("offers: the catalog is invalid:", e?.code, e?.message);
+    }
+  }
+
+  const products = JSON.parse(await productsText);
+  const byId = new Map(products.map((p) => [p.id, p]));
+  return { engine, catalog, products, byId };
+}
+
+/** Runs a page's code; on failure, says so and still marks the page ready. */
+export function run(main) {
+  main().catch((e) => {
+    console.error(e);
+    showError("Sorry, part of this page could not be loaded.");
+    document.body.dataset.error = e?.code ?? "error";
+    markReady();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Products.
+
+export function productCard(p) {
+  const d = department(p.department);
+  const thumb = el("div", { className: "thumb", text: d?.emoji ?? "🛍️", attrs: { "aria-hidden": "true" } });
+  if (d) thumb.style.setProperty("--dept", d.color);
+  return el("li", { className: "card", attrs: { "data-product": p.id } },
+    el("a", { attrs: { href: link("/product.html", { id: p.id }) } },
+      thumb,
+      el("div", { className: "card-body" },
+        el("span", { className: "card-name", text: p.name }),
+        el("span", { className: "card-brand", text: p.brand }),
+        el("span", { className: "price", text: formatPrice(p.price) }),
+      ),
+    ),
+  );
+}
+
+export function productList(products, id) {
+  return el("ul", { className: "products", attrs: { id } }, ...products.map(productCard));
+}
+
+// ---------------------------------------------------------------------------------------
+// The offer slot.
+
+let reported = false;
+
+function offerAside() {
+  let aside = document.getElementById("offer");
+  if (!aside) {
+    aside = el("aside", { attrs: { id: "offer", "aria-label": "Offer" } });
+    mainElement().append(aside);
+  }
+  return aside;
+}
+
+function choose(engine, catalog, request) {
+  if (!catalog) return undefined;
+  try {
+    return engine.choose(catalog, request);
+  } catch (e) {
+    console.warn("pocketrank choose:", e?.code, e?.message);
+    return undefined;
+  }
+}
+
+function renderOffer(aside, decision, { engine, onDismiss }) {
+  aside.replaceChildren();
+  aside.style.removeProperty("--offer-color");
+  if (!decision) {
+    aside.hidden = true;
+    aside.removeAttribute("data-offer-id");
+    aside.setAttribute("data-reason", "none");
+    return;
+  }
+  const id = decision.offerId;
+  const raw = decision.creative;
+  const creative = raw && typeof raw === "object" ? raw : { text: typeof raw === "string" ? raw : undefined };
+  const str = (v) => (typeof v === "string" || typeof v === "number" ? String(v) : null);
+
+  aside.hidden = false;
+  aside.setAttribute("data-offer-id", id);
+  aside.setAttribute("data-reason", decision.reason);
+  if (typeof creative.color === "string" && /^#[0-9a-fA-F]{3,8}$/.test(creative.color)) {
+    aside.style.setProperty("--offer-color", creative.color);
+  }
+
+  const body = el("div", { className: "offer-main", attrs: { role: "button", tabindex: "0", "aria-label": `Use offer: ${str(creative.title) ?? id}` } });
+  if (typeof creative.image === "string" && creative.image.startsWith("data:image/")) {
+    body.append(el("img", { attrs: { src: creative.image, alt: "", width: "56", height: "56" } }));
+  }
+  body.append(el("div", {},
+    el("strong", { className: "offer-title", text: str(creative.title) ?? id }),
+    str(creative.text) && el("p", { className: "offer-text", text: str(creative.text) }),
+  ));
+
+  let explanation;
+  try {
+    explanation = decision.explain();
+  } catch {
+    explanation = "This offer was chosen on your device.";
+  }
+  const whyText = el("p", { text: explanation, attrs: { id: "why-text", hidden: "" } });
+  const why = el("button", { className: "link", text: "Why this offer?", attrs: { id: "why", type: "button", "aria-expanded": "false", "aria-controls": "why-text" } });
+  why.addEventListener("click", () => {
+    whyText.hidden = !whyText.hidden;
+    why.setAttribute("aria-expanded", String(!whyText.hidden));
+  });
+  const dismiss = el("button", { className: "link", text: "Not interested", attrs: { id: "dismiss", type: "button" } });
+  dismiss.addEventListener("click", () => {
+    try {
+      engine.feedback(id, "dismiss");
+    } catch (e) {
+      console.warn("pocketrank feedback:", e?.code, e?.message);
+    }
+    onDismiss();
+  });
+
+  const note = el("p", { className: "offer-note", text: "Offer saved: it will apply at checkout.", attrs: { id: "offer-note", role: "status", hidden: "" } });
+  let clicked = false;
+  const use = () => {
+    note.hidden = false;
+    if (clicked) return;
+    clicked = true;
+    try {
+      engine.feedback(id, "click");
+    } catch (e) {
+      console.warn("pocketrank feedback:", e?.code, e?.message);
+    }
+  };
+  body.addEventListener("click", use);
+  body.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" || ev.key === " ") {
+      ev.preventDefault();
+      use();
+    }
+  });
+
+  aside.append(
+    el("p", { className: "offer-eyebrow", text: decision.reason === "personal" ? "Picked for you" : "Offer" }),
+    body,
+    note,
+    el("div", { className: "offer-actions" }, why, dismiss),
+    whyText,
+  );
+}
+
+/**
+ * Chooses an offer for the slot and renders it into <aside id="offer">, with "Why this offer?"
+ * and "Not interested". Reports the first offer shown (its ID, nothing else) once per page
+ * load, then marks the page ready. Resolves to the decision, or undefined.
+ */
+export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}) {
+  const aside = offerAside();
+  const request = { slot, context };
+  const show = () => {
+    const decision = choose(engine, catalog, request);
+    renderOffer(aside, decision, { engine, onDismiss: show });
+    return decision;
+  };
+  const decision = show();
+  if (decision && !reported) {
+    reported = true;
+    try {
+      await Engine.report(decision, REPORT_URL);
+    } catch (e) {
+      console.warn("pocketrank report:", e?.code, e?.message);
+    }
+  }
+  markReady();
+  return decision;
+}
