@@ -42,7 +42,8 @@ pub struct Scoring {
     pub saturation: f32,
     /// How much a chosen offer's tags penalize similar offers for the next slots.
     pub diversity: f32,
-    /// Probability of showing a random eligible offer instead of the best (per slot).
+    /// Probability of showing a random eligible offer instead of the best, per slot; with
+    /// several slots, never in the first.
     pub exploration: f64,
     /// An offer dismissed within this period is not shown.
     pub dismiss_suppression_ms: Millis,
@@ -372,7 +373,13 @@ pub fn choose(
     };
 
     while out.len() < count && !eligible.is_empty() {
-        if personal && !explore_pool.is_empty() && rng.next_f64() < scoring.exploration {
+        // With several slots the first always holds the best offer: exploration uses the others.
+        let may_explore = count == 1 || !out.is_empty();
+        if personal
+            && may_explore
+            && !explore_pool.is_empty()
+            && rng.next_f64() < scoring.exploration
+        {
             let candidates: Vec<usize> = explore_pool
                 .iter()
                 .copied()

@@ -410,3 +410,45 @@ fn excluded_offers_are_not_chosen() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn with_several_slots_the_first_always_holds_the_best_offer() {
+    let c = shop();
+    let p = profile_of(
+        &[Event::new(
+            EventKind::Purchase,
+            ["category:running", "brand:acme"],
+        )],
+        T0,
+    );
+    let scoring = Scoring {
+        exploration: 0.9,
+        ..Scoring::default()
+    };
+    let mut rng = SplitMix64(9);
+    let mut explored_later = 0;
+    for _ in 0..100 {
+        let d = choose(
+            &c,
+            &p,
+            &Settings::default(),
+            &scoring,
+            &Request {
+                exclude: &[],
+                context: &[],
+                count: 3,
+                now: T0,
+            },
+            &mut rng,
+        );
+        assert_eq!(
+            (d[0].offer_id.as_str(), d[0].reason),
+            ("RUN", Reason::Personal)
+        );
+        explored_later += d[1..]
+            .iter()
+            .filter(|x| x.reason == Reason::Explore)
+            .count();
+    }
+    assert!(explored_later > 100, "{explored_later}");
+}

@@ -17,14 +17,39 @@ const nsOverride = /^[A-Za-z0-9._-]{1,64}$/.test(params.get("ns") ?? "") ? param
 export const namespace = nsOverride ?? "shop";
 
 export const DEPARTMENTS = [
-  { id: "running", name: "Running", emoji: "👟", color: "#1e7a4c", blurb: "Shoes, apparel and gear for road and trail." },
-  { id: "baking", name: "Baking", emoji: "🧁", color: "#b5532a", blurb: "Bakeware, tools and everything for bread." },
-  { id: "gardening", name: "Gardening", emoji: "🌱", color: "#4d7c0f", blurb: "Seeds, tools and beds for every plot." },
-  { id: "kids", name: "Kids", emoji: "🧸", color: "#7c3aed", blurb: "Toys, books and outdoor fun." },
-  { id: "electronics", name: "Electronics", emoji: "🎧", color: "#1d4ed8", blurb: "Audio, charging and desk upgrades." },
-  { id: "coffee", name: "Coffee", emoji: "☕", color: "#6b4226", blurb: "Fresh beans, grinders and brewers." },
+  { id: "running", name: "Running", color: "#1e7a4c", blurb: "Shoes, apparel and gear for road and trail." },
+  { id: "baking", name: "Baking", color: "#b5532a", blurb: "Bakeware, tools and everything for bread." },
+  { id: "gardening", name: "Gardening", color: "#4d7c0f", blurb: "Seeds, tools and beds for every plot." },
+  { id: "kids", name: "Kids", color: "#7c3aed", blurb: "Toys, books and outdoor fun." },
+  { id: "electronics", name: "Electronics", color: "#1d4ed8", blurb: "Audio, charging and desk upgrades." },
+  { id: "coffee", name: "Coffee", color: "#6b4226", blurb: "Fresh beans, grinders and brewers." },
 ];
 export const department = (id) => DEPARTMENTS.find((d) => d.id === id);
+
+// Hand-made department icons (48×48, drawn in the department's colour): no emoji fonts needed.
+const ICONS = {
+  running: [["path", { d: "M5 36V27c5 0 9-3 11-8l9 2c2 5 8 8 15 9 3 1 4 3 4 6v2H5z" }], ["rect", { x: 5, y: 38, width: 39, height: 3, rx: 1.5 }]],
+  baking: [["path", { d: "M11 24h26l-4 17H15z" }], ["path", { d: "M9 24c0-8 7-13 15-13s15 5 15 13z", opacity: 0.7 }], ["circle", { cx: 24, cy: 8, r: 3 }]],
+  gardening: [["rect", { x: 22.5, y: 20, width: 3, height: 16 }], ["path", { d: "M24 22C24 13 18 9 9 10c0 8 6 12 15 12z" }], ["path", { d: "M24 26c0-8 6-12 15-11 0 8-6 11-15 11z", opacity: 0.7 }], ["path", { d: "M13 36h22l-3 8H16z" }]],
+  kids: [["rect", { x: 7, y: 26, width: 15, height: 15, rx: 2 }], ["rect", { x: 26, y: 26, width: 15, height: 15, rx: 2, opacity: 0.7 }], ["rect", { x: 16.5, y: 9, width: 15, height: 15, rx: 2, opacity: 0.85 }]],
+  electronics: [["path", { d: "M8 30v-6a16 16 0 0 1 32 0v6h-4v-6a12 12 0 0 0-24 0v6z" }], ["rect", { x: 6, y: 28, width: 9, height: 13, rx: 3 }], ["rect", { x: 33, y: 28, width: 9, height: 13, rx: 3 }]],
+  coffee: [["path", { d: "M9 18h24v13a9 9 0 0 1-9 9h-6a9 9 0 0 1-9-9z" }], ["path", { d: "M33 21h3a5 5 0 0 1 0 10h-3v-3h3a2 2 0 0 0 0-4h-3z" }], ["rect", { x: 6, y: 42, width: 32, height: 3, rx: 1.5 }], ["path", { d: "M17 6c-2 3 2 5 0 8M24 6c-2 3 2 5 0 8", stroke: "currentColor", "stroke-width": 2, fill: "none", opacity: 0.6 }]],
+};
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** The department's icon as an inline SVG element (decorative). */
+export function deptIcon(id, size = 48) {
+  const d = department(id);
+  const svg = document.createElementNS(SVG_NS, "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 48 48", width: size, height: size, fill: "currentColor", "aria-hidden": "true", class: "icon" })) svg.setAttribute(k, String(v));
+  if (d) svg.style.color = d.color;
+  for (const [tag, attrs] of ICONS[id] ?? [["rect", { x: 8, y: 12, width: 32, height: 28, rx: 4 }]]) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    svg.append(node);
+  }
+  return svg;
+}
 
 // ---------------------------------------------------------------------------------------
 // Small DOM helpers.
@@ -236,7 +261,7 @@ export function run(main) {
 
 export function productCard(p) {
   const d = department(p.department);
-  const thumb = el("div", { className: "thumb", text: d?.emoji ?? "🛍️", attrs: { "aria-hidden": "true" } });
+  const thumb = el("div", { className: "thumb", attrs: { "aria-hidden": "true" } }, deptIcon(p.department, 72));
   if (d) thumb.style.setProperty("--dept", d.color);
   return el("li", { className: "card", attrs: { "data-product": p.id } },
     el("a", { attrs: { href: link("/product.html", { id: p.id }) } },

@@ -1,0 +1,164 @@
+//! `pocketrank`: the retailer's command-line tool, built from the same crate as the package.
+//!
+//! ```text
+//! pocketrank validate CATALOG.json
+//! pocketrank replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
+//!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
+//!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv]
+//!                   [--affinity X] [--item X] [--popularity X] [--saturation X]
+//!                   [--half-life-days X] [--exploration X] [--diversity X]
+//! ```
+
+#[cfg(not(target_arch = "wasm32"))]
+mod replay;
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("validate") => validate(&args[1..]),
+        Some("replay") => replay_command(&args[1..]),
+        _ => Err("usage: pocketrank validate CATALOG.json | pocketrank replay --interactions F --tags F --offers … --protocol …".into()),
+    };
+    if let Err(e) = result {
+        eprintln!("pocketrank: {e}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn read(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn validate(args: &[String]) -> Result<(), String> {
+    let path = args.first().ok_or("validate needs a catalog file")?;
+    match pocketrank::Catalog::from_json(&read(path)?) {
+        Ok(c) => {
+            println!(
+                "{path}: valid catalog {:?} with {} offers (content hash {:016x})",
+                c.id(),
+                c.len(),
+                c.content_hash()
+            );
+            Ok(())
+        }
+        Err(e) => Err(format!("{path}: {e} [{}]", e.code)),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn replay_command(args: &[String]) -> Result<(), String> {
+    use replay::{Config, Data, Offers, Protocol, Tuning};
+    let mut flags = std::collections::HashMap::new();
+    let mut switches = std::collections::HashSet::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i]
+            .strip_prefix("--")
+            .ok_or_else(|| format!("unexpected argument {:?}", args[i]))?;
+        if matches!(a, "buy-again" | "csv") {
+            switches.insert(a.to_string());
+            i += 1;
+        } else {
+            let v = args
+                .get(i + 1)
+                .ok_or_else(|| format!("--{a} needs a value"))?;
+            flags.insert(a.to_string(), v.clone());
+            i += 2;
+        }
+    }
+    let need = |k: &str| {
+        flags
+            .get(k)
+            .cloned()
+            .ok_or_else(|| format!("--{k} is required"))
+    };
+    let num = |k: &str| -> Result<Option<f64>, String> {
+        flags
+            .get(k)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| format!("--{k} {v:?} is not a number"))
+            })
+            .transpose()
+    };
+    let protocol = match need("protocol")?.as_str() {
+        "leave-last-out" => Protocol::LeaveLastOut,
+        p => match p.strip_prefix("next-basket:").and_then(|n| n.parse().ok()) {
+            Some(n) => Protocol::NextBasket(n),
+            None => {
+                return Err(format!(
+                    "--protocol is leave-last-out or next-basket:<n>, not {p:?}"
+                ))
+            }
+        },
+    };
+    let half = match flags.get("half").map(String::as_str).unwrap_or("all") {
+        "tune" => Some(0),
+        "report" => Some(1),
+        "all" => None,
+        h => return Err(format!("--half is tune, report or all, not {h:?}")),
+    };
+    let cfg = Config {
+        offers: Offers::parse(&need("offers")?)?,
+        protocol,
+        buy_again: switches.contains("buy-again"),
+        max_users: num("max-users")?.unwrap_or(0.0) as usize,
+        half,
+        seed: num("seed")?.unwrap_or(1.0) as u64,
+    };
+    let mut t = Tuning::default();
+    if let Some(v) = num("affinity")? {
+        t.scoring.affinity = v as f32;
+    }
+    if let Some(v) = num("item")? {
+        t.scoring.item = v as f32;
+    }
+    if let Some(v) = num("popularity")? {
+        t.scoring.popularity = v as f32;
+    }
+    if let Some(v) = num("saturation")? {
+        t.scoring.saturation = v as f32;
+    }
+    if let Some(v) = num("exploration")? {
+        t.scoring.exploration = v;
+    }
+    if let Some(v) = num("diversity")? {
+        t.scoring.diversity = v as f32;
+    }
+    if let Some(v) = num("half-life-days")? {
+        t.settings.half_life_ms = replay::days(v);
+    }
+    let started = std::time::Instant::now();
+    let data = Data::load(&read(&need("interactions")?)?, &read(&need("tags")?)?)?;
+    let report = replay::run(&data, &cfg, &t)?;
+    if switches.contains("csv") {
+        for (name, s) in &report.methods {
+            println!(
+                "{name},{},{:.5},{:.5},{:.5},{}",
+                s.trials,
+                s.hr(0),
+                s.hr(1),
+                s.hr(2),
+                s.shown.len()
+            );
+        }
+    } else {
+        let title = format!(
+            "{} — offers {:?}, {:?}, half {:?}; {} offers; {:.1}s",
+            data.summary(),
+            cfg.offers,
+            cfg.protocol,
+            flags.get("half").map(String::as_str).unwrap_or("all"),
+            report.catalog_size,
+            started.elapsed().as_secs_f64()
+        );
+        print!("{}", report.table(&title));
+    }
+    Ok(())
+}
