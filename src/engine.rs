@@ -59,7 +59,26 @@ pub struct Engine {
     last_raw: Option<String>,
     status: Status,
     shown: BTreeMap<String, Vec<String>>,
+    writer: u32,
+    seq: u64,
+    pending: Vec<(u64, Change, Millis)>,
 }
+
+/// A change this engine made, kept until a stored profile is seen to include it, so that
+/// it can be applied again on top of another tab's write.
+#[derive(Debug, Clone)]
+enum Change {
+    Record(Event),
+    Impression(String),
+    Forget(String),
+    ForgetItem(String),
+    Pause(bool),
+}
+
+/// Most changes kept while waiting to be seen in storage.
+const MAX_PENDING: usize = 512;
+
+static NEXT_WRITER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,6 +125,9 @@ impl Engine {
                 stored_bytes: 0,
             },
             shown: BTreeMap::new(),
+            writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            seq: 0,
+            pending: Vec::new(),
         };
         engine.sync(now);
         engine.profile.prune(now, &engine.settings);
@@ -157,20 +179,33 @@ impl Engine {
             return;
         }
         let Some(text) = raw else {
-            // Cleared elsewhere: the shopper's choice applies here too.
+            // Cleared elsewhere: the shopper's choice applies here too, to changes not yet
+            // written as well.
             self.profile = Profile {
                 paused: self.profile.paused,
                 ..Profile::new()
             };
+            self.pending.clear();
             self.last_raw = None;
             self.status.stored_bytes = 0;
             return;
         };
         match Profile::decode(&text) {
             Ok(p) => {
+                // Another tab wrote. Its value includes our changes up to the sequence
+                // number it records for us; apply the later ones again on top of it.
+                let included = p.applied.get(&self.writer).map_or(0, |&(seq, _)| seq);
+                self.pending.retain(|(seq, _, _)| *seq > included);
                 self.profile = p;
                 self.status.stored_bytes = text.len();
                 self.last_raw = Some(text);
+                if !self.pending.is_empty() {
+                    for (seq, change, t) in &self.pending {
+                        apply(&mut self.profile, change, *t, &self.settings);
+                        self.profile.applied.insert(self.writer, (*seq, *t));
+                    }
+                    self.persist(now);
+                }
             }
             Err(e) if e.code == Code::ProfileNewerVersion => {
                 self.status.newer_version_stored = true;
@@ -193,6 +228,27 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Applies a change made here and keeps it until storage is seen to include it.
+    fn change(&mut self, change: Change, now: Millis) -> bool {
+        if !apply(&mut self.profile, &change, now, &self.settings) {
+            return false;
+        }
+        self.seq += 1;
+        self.profile.applied.insert(self.writer, (self.seq, now));
+        if self.persistent {
+            if self.pending.len() == MAX_PENDING {
+                self.pending.remove(0);
+            }
+            self.pending.push((self.seq, change, now));
+        }
+        true
+    }
+
+    /// Sets this engine's writer ID (tabs must differ; the browser binding draws it at random).
+    pub fn set_writer(&mut self, writer: u32) {
+        self.writer = writer;
     }
 
     fn persist(&mut self, now: Millis) {
@@ -231,7 +287,7 @@ impl Engine {
     pub fn record(&mut self, event: &Event, now: Millis) -> Result<bool> {
         event.validate()?;
         self.sync(now);
-        let recorded = self.profile.record(event, now, &self.settings)?;
+        let recorded = self.change(Change::Record(event.clone()), now);
         if recorded {
             self.persist(now);
         }
@@ -272,8 +328,7 @@ impl Engine {
         }
         if note && !self.profile.paused && !decisions.is_empty() {
             for d in &decisions {
-                self.profile
-                    .note_impression(&d.offer_id, now, &self.settings);
+                self.change(Change::Impression(d.offer_id.clone()), now);
             }
             self.persist(now);
         }
@@ -303,7 +358,7 @@ impl Engine {
     /// Forgets one interest at once. Returns whether it was there.
     pub fn forget(&mut self, tag: &str, now: Millis) -> bool {
         self.sync(now);
-        let removed = self.profile.forget(tag);
+        let removed = self.change(Change::Forget(tag.to_string()), now);
         if removed {
             self.persist(now);
         }
@@ -313,7 +368,7 @@ impl Engine {
     /// Forgets one item at once. Returns whether it was there.
     pub fn forget_item(&mut self, item: &str, now: Millis) -> bool {
         self.sync(now);
-        let removed = self.profile.forget_item(item);
+        let removed = self.change(Change::ForgetItem(item.to_string()), now);
         if removed {
             self.persist(now);
         }
@@ -329,6 +384,7 @@ impl Engine {
             ..Profile::new()
         };
         self.shown.clear();
+        self.pending.clear();
         self.last_raw = None;
         self.status.stored_bytes = 0;
         self.status.quarantined.clear();
@@ -341,8 +397,7 @@ impl Engine {
     /// Pauses personalization: nothing is recorded and only the fallback is shown.
     pub fn set_paused(&mut self, paused: bool, now: Millis) {
         self.sync(now);
-        if self.profile.paused != paused {
-            self.profile.paused = paused;
+        if self.change(Change::Pause(paused), now) {
             self.persist(now);
         }
     }
@@ -355,7 +410,10 @@ impl Engine {
     /// The whole profile as JSON (the stored form, which [`Engine::import`] reads back).
     pub fn export(&mut self, now: Millis) -> String {
         self.sync(now);
-        self.profile.encode()
+        // Which tab wrote what is bookkeeping of this browser, not the shopper's data.
+        let mut p = self.profile.clone();
+        p.applied.clear();
+        p.encode()
     }
 
     /// Replaces the profile with an export. A refused export changes nothing.
@@ -363,6 +421,11 @@ impl Engine {
         let mut p = Profile::decode(text)?;
         p.prune(now, &self.settings);
         self.sync(now);
+        // An import replaces everything, including what other tabs had not yet seen.
+        p.applied.clear();
+        self.pending.clear();
+        self.seq += 1;
+        p.applied.insert(self.writer, (self.seq, now));
         self.profile = p;
         self.persist(now);
         Ok(())
@@ -528,6 +591,25 @@ impl ProfileView {
             interests,
             items,
             offers,
+        }
+    }
+}
+
+/// Applies one change to a profile; whether anything changed.
+fn apply(profile: &mut Profile, change: &Change, now: Millis, settings: &Settings) -> bool {
+    match change {
+        Change::Record(event) => profile.record(event, now, settings).unwrap_or(false),
+        Change::Impression(offer) => {
+            let was_paused = profile.paused;
+            profile.note_impression(offer, now, settings);
+            !was_paused
+        }
+        Change::Forget(tag) => profile.forget(tag),
+        Change::ForgetItem(item) => profile.forget_item(item),
+        Change::Pause(paused) => {
+            let changed = profile.paused != *paused;
+            profile.paused = *paused;
+            changed
         }
     }
 }

@@ -365,7 +365,13 @@ pub struct Profile {
     pub offers: BTreeMap<String, OfferHistory>,
     /// Personalization paused by the shopper: nothing is recorded, only the fallback is shown.
     pub paused: bool,
+    /// For merging the writes of several tabs: per writer (tab), the sequence number of its
+    /// last change included here, and when it was made.
+    pub applied: BTreeMap<u32, (u64, Millis)>,
 }
+
+/// Most writers remembered in [`Profile::applied`]; the least recent go first.
+pub const MAX_WRITERS: usize = 16;
 
 impl Profile {
     /// An empty profile.
@@ -473,6 +479,16 @@ impl Profile {
     /// the retention period, impressions outside the cap window, then the least-weighted
     /// entries beyond each count bound.
     pub fn prune(&mut self, now: Millis, settings: &Settings) {
+        while self.applied.len() > MAX_WRITERS {
+            let oldest = self
+                .applied
+                .iter()
+                .min_by_key(|(w, (_, t))| (*t, **w))
+                .map(|(w, _)| *w);
+            if let Some(w) = oldest {
+                self.applied.remove(&w);
+            }
+        }
         let horizon = now - settings.retention_ms;
         self.interests
             .retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
@@ -630,6 +646,9 @@ type StoredOffer = (String, Vec<Millis>, u32, u32, Option<Millis>);
 #[derive(Serialize, Deserialize)]
 struct Stored {
     v: u32,
+    /// [writer, sequence number, time] of the last change of each tab included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    w: Vec<(u32, u64, Millis)>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     p: bool,
     /// [tag, weight, updated, first seen, last seen, counts]
@@ -647,6 +666,10 @@ impl From<&Profile> for Stored {
     fn from(p: &Profile) -> Stored {
         Stored {
             v: PROFILE_SCHEMA,
+            w: p.applied
+                .iter()
+                .map(|(&w, &(seq, t))| (w, seq, t))
+                .collect(),
             p: p.paused,
             i: p.interests
                 .iter()
@@ -697,8 +720,12 @@ impl Stored {
         if self.i.len() > MAX_INTERESTS
             || self.t.len() > MAX_ITEMS
             || self.o.len() > MAX_OFFERS_SEEN
+            || self.w.len() > MAX_WRITERS
         {
             return Err(invalid("more entries than the profile's bounds".into()));
+        }
+        for (writer, seq, t) in self.w {
+            p.applied.insert(writer, (seq, t));
         }
         for (tag, weight, updated, first_seen, last_seen, counts) in self.i {
             check_label(&tag).map_err(|r| invalid(format!("interest {r}")))?;

@@ -419,3 +419,149 @@ fn invalid_options_are_refused_with_a_code() {
     .unwrap_err();
     assert_eq!(bad_half_life.code, Code::OptionsInvalid);
 }
+
+/// One origin's localStorage as two tabs in two processes see it: each tab reads its own
+/// copy, and the other's writes arrive later (as Chromium propagates them).
+#[derive(Clone, Default)]
+struct Replica {
+    own: Rc<RefCell<BTreeMapStore>>,
+    peer: Rc<RefCell<BTreeMapStore>>,
+}
+#[derive(Default)]
+struct BTreeMapStore {
+    map: std::collections::BTreeMap<String, String>,
+    inbox: Vec<(String, Option<String>)>,
+}
+impl Replica {
+    fn pair() -> (Replica, Replica) {
+        let (a, b) = (
+            Rc::new(RefCell::new(BTreeMapStore::default())),
+            Rc::new(RefCell::new(BTreeMapStore::default())),
+        );
+        (
+            Replica {
+                own: a.clone(),
+                peer: b.clone(),
+            },
+            Replica { own: b, peer: a },
+        )
+    }
+    fn deliver(&self) {
+        let mut own = self.own.borrow_mut();
+        for (k, v) in std::mem::take(&mut own.inbox) {
+            match v {
+                Some(v) => own.map.insert(k, v),
+                None => own.map.remove(&k),
+            };
+        }
+    }
+}
+impl ProfileStore for Replica {
+    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
+        Ok(self.own.borrow().map.get(key).cloned())
+    }
+    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
+        self.own.borrow_mut().map.insert(key.into(), value.into());
+        self.peer
+            .borrow_mut()
+            .inbox
+            .push((key.into(), Some(value.into())));
+        Ok(())
+    }
+    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
+        self.own.borrow_mut().map.remove(key);
+        self.peer.borrow_mut().inbox.push((key.into(), None));
+        Ok(())
+    }
+    fn keys(&self) -> pocketrank::Result<Vec<String>> {
+        Ok(self.own.borrow().map.keys().cloned().collect())
+    }
+}
+
+#[test]
+fn two_tabs_writing_over_each_others_stale_copies_converge_without_losing_events() {
+    let (ra, rb) = Replica::pair();
+    let scoring = Scoring::default;
+    let mut a = Engine::open(
+        Box::new(ra.clone()),
+        "test",
+        Settings::default(),
+        scoring(),
+        T0,
+    )
+    .unwrap();
+    let mut b = Engine::open(
+        Box::new(rb.clone()),
+        "test",
+        Settings::default(),
+        scoring(),
+        T0,
+    )
+    .unwrap();
+    for i in 0..10 {
+        a.record(&view("from-a"), T0 + i).unwrap();
+        b.record(&view("from-b"), T0 + i).unwrap();
+        a.forget("nothing", T0 + i);
+        if i % 3 == 0 {
+            // Sometimes a write arrives in between, sometimes not.
+            ra.deliver();
+            a.sync(T0 + i);
+        }
+    }
+    for _ in 0..3 {
+        ra.deliver();
+        rb.deliver();
+        a.sync(T0 + 20);
+        b.sync(T0 + 20);
+    }
+    for tab in [&a, &b] {
+        let p = tab.profile();
+        assert_eq!(
+            (
+                p.interests["from-a"].counts[0],
+                p.interests["from-b"].counts[0]
+            ),
+            (10, 10)
+        );
+    }
+    let fresh = Engine::open(
+        Box::new(ra),
+        "test",
+        Settings::default(),
+        scoring(),
+        T0 + 30,
+    )
+    .unwrap();
+    assert_eq!(fresh.profile().interests["from-b"].counts[0], 10);
+}
+
+#[test]
+fn a_clear_in_one_tab_also_drops_the_other_tabs_unwritten_changes() {
+    let (ra, rb) = Replica::pair();
+    let mut a = Engine::open(
+        Box::new(ra.clone()),
+        "test",
+        Settings::default(),
+        Scoring::default(),
+        T0,
+    )
+    .unwrap();
+    let mut b = Engine::open(
+        Box::new(rb.clone()),
+        "test",
+        Settings::default(),
+        Scoring::default(),
+        T0,
+    )
+    .unwrap();
+    a.record(&view("x"), T0).unwrap();
+    rb.deliver();
+    b.record(&view("y"), T0).unwrap();
+    ra.deliver();
+    a.sync(T0);
+    a.clear().unwrap();
+    rb.deliver();
+    b.sync(T0 + 1);
+    assert!(b.profile().is_empty());
+    assert!(rb.keys().unwrap().is_empty());
+}

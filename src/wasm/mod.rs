@@ -8,16 +8,20 @@ mod error;
 mod report;
 mod storage;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Function, Reflect};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
 use crate::catalog::Catalog as CoreCatalog;
 use crate::engine::{Engine as CoreEngine, ProfileView, StorageMode};
 use crate::error::{Code, Error};
 use crate::profile::{Event, EventKind, Settings};
-use crate::rank::{Decision as CoreDecision, Request, Scoring, SplitMix64};
+use crate::rank::{Decision as CoreDecision, Random, Request, Scoring, SplitMix64};
 use crate::Millis;
 
 pub use error::to_js;
@@ -406,9 +410,20 @@ fn days(v: Option<f64>, default: Millis, field: &str) -> Result<Millis, JsValue>
 /// The engine: the shopper's profile, decisions, and the shopper's controls.
 #[wasm_bindgen]
 pub struct Engine {
-    inner: CoreEngine,
-    clock: Clock,
+    inner: Rc<RefCell<CoreEngine>>,
+    clock: Rc<Clock>,
     rng: SplitMix64,
+    /// Listens for other tabs' writes (the `storage` event) and merges them at once.
+    listener: Option<Closure<dyn FnMut(web_sys::StorageEvent)>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let (Some(listener), Some(window)) = (&self.listener, web_sys::window()) {
+            let _ = window
+                .remove_event_listener_with_callback("storage", listener.as_ref().unchecked_ref());
+        }
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -518,10 +533,41 @@ impl Engine {
         if opts.paused == Some(true) {
             inner.set_paused(true, now);
         }
+        let mut rng = SplitMix64(seed);
+        // Tabs must not share a writer ID: draw it from the same random source.
+        inner.set_writer(rng.next_u64() as u32);
+        let listen = inner.status().storage == StorageMode::Local;
+        let key = crate::store::profile_key(inner.namespace());
+        let inner = Rc::new(RefCell::new(inner));
+        let clock = Rc::new(clock);
+        let listener = if listen {
+            let (engine, clock) = (Rc::downgrade(&inner), clock.clone());
+            let listener = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(
+                move |event: web_sys::StorageEvent| {
+                    // key is null when another tab called localStorage.clear().
+                    if event.key().is_none_or(|k| k == key) {
+                        if let Some(engine) = engine.upgrade() {
+                            if let Ok(mut engine) = engine.try_borrow_mut() {
+                                engine.sync(clock.now());
+                            }
+                        }
+                    }
+                },
+            );
+            web_sys::window()
+                .and_then(|w| {
+                    w.add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref())
+                        .ok()
+                })
+                .map(|_| listener)
+        } else {
+            None
+        };
         Ok(Engine {
             inner,
             clock,
-            rng: SplitMix64(seed),
+            rng,
+            listener,
         })
     }
 
@@ -531,7 +577,7 @@ impl Engine {
         let event: Event = serde_wasm_bindgen::from_value(event.into())
             .map_err(|e| to_js(Error::new(Code::EventInvalid, format!("not an event: {e}"))))?;
         let now = self.clock.now();
-        self.inner.record(&event, now).map_err(to_js)
+        self.inner.borrow_mut().record(&event, now).map_err(to_js)
     }
 
     /// Chooses the offer for a slot, or `undefined` when no offer may be shown.
@@ -597,7 +643,8 @@ impl Engine {
             now,
             exclude: &req.exclude.unwrap_or_default(),
         };
-        let decisions = self.inner.choose(
+        let mut engine = self.inner.borrow_mut();
+        let decisions = engine.choose(
             &catalog.inner,
             &request,
             &mut self.rng,
@@ -605,7 +652,7 @@ impl Engine {
         );
         Ok(decisions
             .iter()
-            .map(|d| Decision::of(d, &self.inner, &catalog.inner))
+            .map(|d| Decision::of(d, &engine, &catalog.inner))
             .collect())
     }
 
@@ -613,7 +660,10 @@ impl Engine {
     pub fn feedback(&mut self, offer_id: &str, kind: &str) -> Result<bool, JsValue> {
         let kind = EventKind::parse(kind).map_err(to_js)?;
         let now = self.clock.now();
-        self.inner.feedback(offer_id, kind, now).map_err(to_js)
+        self.inner
+            .borrow_mut()
+            .feedback(offer_id, kind, now)
+            .map_err(to_js)
     }
 
     /// Sends the report: one POST whose whole body is the offer ID, without credentials or
@@ -625,58 +675,58 @@ impl Engine {
     /// The profile as the shopper may see it.
     pub fn profile(&mut self) -> ProfileViewJs {
         let now = self.clock.now();
-        let view: ProfileView = self.inner.view(now);
+        let view: ProfileView = self.inner.borrow_mut().view(now);
         to_value(&view).unchecked_into()
     }
 
     /// Forgets one interest at once. Returns whether it was there.
     pub fn forget(&mut self, tag: &str) -> bool {
         let now = self.clock.now();
-        self.inner.forget(tag, now)
+        self.inner.borrow_mut().forget(tag, now)
     }
 
     /// Forgets one item at once. Returns whether it was there.
     #[wasm_bindgen(js_name = forgetItem)]
     pub fn forget_item(&mut self, item: &str) -> bool {
         let now = self.clock.now();
-        self.inner.forget_item(item, now)
+        self.inner.borrow_mut().forget_item(item, now)
     }
 
     /// Removes every key pocketrank wrote for this namespace and empties the profile.
     /// Returns how many keys were removed.
     pub fn clear(&mut self) -> Result<usize, JsValue> {
-        self.inner.clear().map_err(to_js)
+        self.inner.borrow_mut().clear().map_err(to_js)
     }
 
     /// Pauses personalization: nothing is recorded, only the fallback is shown.
     pub fn pause(&mut self) {
         let now = self.clock.now();
-        self.inner.set_paused(true, now);
+        self.inner.borrow_mut().set_paused(true, now);
     }
 
     /// Resumes personalization.
     pub fn resume(&mut self) {
         let now = self.clock.now();
-        self.inner.set_paused(false, now);
+        self.inner.borrow_mut().set_paused(false, now);
     }
 
     /// Whether personalization is paused.
     #[wasm_bindgen(getter)]
     pub fn paused(&self) -> bool {
-        self.inner.paused()
+        self.inner.borrow_mut().paused()
     }
 
     /// The whole profile as JSON text, which `import` reads back.
     pub fn export(&mut self) -> String {
         let now = self.clock.now();
-        self.inner.export(now)
+        self.inner.borrow_mut().export(now)
     }
 
     /// Replaces the profile with an export. Throws `profile.*` and changes nothing when the
     /// text cannot be read.
     pub fn import(&mut self, text: &str) -> Result<(), JsValue> {
         let now = self.clock.now();
-        self.inner.import(text, now).map_err(to_js)
+        self.inner.borrow_mut().import(text, now).map_err(to_js)
     }
 
     /// Where the profile lives and why: `storage` is `"local"` or `"memory"`.
@@ -692,7 +742,8 @@ impl Engine {
             stored_bytes: usize,
             paused: bool,
         }
-        let s = self.inner.status();
+        let engine = self.inner.borrow();
+        let s = engine.status();
         to_value(&Out {
             storage: s.storage,
             code: s.reason.as_ref().map(|r| r.code.as_str()),
@@ -700,7 +751,7 @@ impl Engine {
             quarantined: &s.quarantined,
             newer_version_stored: s.newer_version_stored,
             stored_bytes: s.stored_bytes,
-            paused: self.inner.paused(),
+            paused: engine.paused(),
         })
         .unchecked_into()
     }
@@ -708,6 +759,6 @@ impl Engine {
     /// The namespace.
     #[wasm_bindgen(getter)]
     pub fn namespace(&self) -> String {
-        self.inner.namespace().to_string()
+        self.inner.borrow_mut().namespace().to_string()
     }
 }

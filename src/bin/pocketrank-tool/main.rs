@@ -1,8 +1,8 @@
-//! `pocketrank`: the retailer's command-line tool, built from the same crate as the package.
+//! `pocketrank-tool`: the retailer's command-line tool, built from the same crate as the package.
 //!
 //! ```text
-//! pocketrank validate CATALOG.json
-//! pocketrank replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
+//! pocketrank-tool validate CATALOG.json
+//! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv]
 //!                   [--affinity X] [--item X] [--popularity X] [--saturation X]
@@ -21,10 +21,10 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("validate") => validate(&args[1..]),
         Some("replay") => replay_command(&args[1..]),
-        _ => Err("usage: pocketrank validate CATALOG.json | pocketrank replay --interactions F --tags F --offers … --protocol …".into()),
+        _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
     };
     if let Err(e) = result {
-        eprintln!("pocketrank: {e}");
+        eprintln!("pocketrank-tool: {e}");
         std::process::exit(1);
     }
 }

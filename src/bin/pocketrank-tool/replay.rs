@@ -1,4 +1,4 @@
-//! `pocketrank replay`: replays real shopping histories through the engine and scores its
+//! `pocketrank-tool replay`: replays real shopping histories through the engine and scores its
 //! choices against what each shopper did next, beside the baselines a retailer would use.
 //!
 //! Input is generic, so that a new dataset needs no code:
