@@ -4,7 +4,7 @@
 //! pocketrank-tool validate CATALOG.json
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
-//!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv]
+//!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
 //!                   [--affinity X] [--item X] [--popularity X] [--saturation X]
 //!                   [--half-life-days X] [--exploration X] [--diversity X]
 //! ```
@@ -111,6 +111,8 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         max_users: num("max-users")?.unwrap_or(0.0) as usize,
         half,
         seed: num("seed")?.unwrap_or(1.0) as u64,
+        related: num("related")?.unwrap_or(0.0) as usize,
+        tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
     };
     let mut t = Tuning::default();
     if let Some(v) = num("affinity")? {

@@ -70,6 +70,12 @@ pub struct Config {
     /// Which half of the users (by a hash of the user ID): 0 tuning, 1 reporting, None all.
     pub half: Option<u8>,
     pub seed: u64,
+    /// Item offers also carry `item:<id>` tags for this many items most often bought or
+    /// watched by the same shoppers (what a retailer computes from its aggregate sales);
+    /// events then carry `item:<id>` too.
+    pub related: usize,
+    /// Weight of an item's own tags on its offer (categories, genres).
+    pub tag_weight: f64,
 }
 
 /// One user's history: baskets in time order, each (time ms, kind, items).
@@ -229,17 +235,86 @@ fn offer_id(s: &str) -> String {
     id.chars().take(128).collect()
 }
 
-fn form(data: &Data, cfg: &Config, train_counts: &[u32]) -> Result<Formed, String> {
+/// What the retailer knows from other shoppers: item counts, and for each item the items
+/// most often found in the same shoppers' histories (cosine of co-occurrence).
+struct Priors {
+    counts: Vec<u32>,
+    related: Vec<Vec<(u32, f64)>>,
+}
+
+/// Priors come from other shoppers only: with a half selected, from every interaction of the
+/// other half; otherwise from everything but each shopper's held-out part.
+fn priors(data: &Data, cfg: &Config) -> Priors {
+    let n = data.items.len();
+    let mut counts = vec![0u32; n];
+    let mut sets: Vec<Vec<u32>> = Vec::new();
+    for (u, h) in &data.users {
+        let keep = match cfg.half {
+            Some(half) if user_half(u) == half => continue,
+            Some(_) => h.len(),
+            None => h.len().saturating_sub(1),
+        };
+        let mut set: Vec<u32> = h[..keep].iter().flat_map(|b| b.2.iter().copied()).collect();
+        for &i in &set {
+            counts[i as usize] += 1;
+        }
+        set.sort_unstable();
+        set.dedup();
+        sets.push(set);
+    }
+    let mut related = vec![Vec::new(); n];
+    if cfg.related > 0 {
+        let mut users_of = vec![0u32; n];
+        let mut pairs: HashMap<u64, u32> = HashMap::new();
+        for set in &sets {
+            for &a in set {
+                users_of[a as usize] += 1;
+            }
+            // Long histories add little but cost much: the most recent 200 items suffice.
+            let set = &set[set.len().saturating_sub(200)..];
+            for (x, &a) in set.iter().enumerate() {
+                for &b in &set[x + 1..] {
+                    *pairs.entry(((a as u64) << 32) | b as u64).or_default() += 1;
+                }
+            }
+        }
+        for (key, c) in pairs {
+            let (a, b) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
+            let cos = c as f64 / ((users_of[a] as f64) * (users_of[b] as f64)).sqrt();
+            related[a].push((b as u32, cos));
+            related[b].push((a as u32, cos));
+        }
+        for r in &mut related {
+            r.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            r.truncate(cfg.related);
+        }
+    }
+    Priors { counts, related }
+}
+
+fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
+    let train_counts = &priors.counts;
     let max_count = train_counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     let mut offers = Vec::new();
     let mut covers: Vec<Vec<u32>> = Vec::new();
     let mut ids = Vec::new();
     let item_offer = |i: usize| {
-        let tags: serde_json::Map<String, serde_json::Value> = data.item_tags[i]
+        let mut tags: serde_json::Map<String, serde_json::Value> = data.item_tags[i]
             .iter()
-            .take(pocketrank::catalog::MAX_TAGS_PER_OFFER)
-            .map(|t| (t.clone(), serde_json::json!(1.0)))
+            .take(pocketrank::catalog::MAX_TAGS_PER_OFFER - 1 - cfg.related.min(24))
+            .map(|t| (t.clone(), serde_json::json!(cfg.tag_weight)))
             .collect();
+        if cfg.related > 0 {
+            tags.insert(format!("item:{}", data.items[i]), serde_json::json!(1.0));
+            let top = priors.related[i].first().map_or(1.0, |r| r.1).max(1e-9);
+            for &(j, cos) in priors.related[i].iter().take(24) {
+                let w = (cos / top).clamp(0.0, 1.0);
+                tags.insert(
+                    format!("item:{}", data.items[j as usize]),
+                    serde_json::json!((w * 1e4).round() / 1e4),
+                );
+            }
+        }
         serde_json::json!({
             "id": offer_id(&format!("item:{}", data.items[i])),
             "tags": tags,
@@ -340,19 +415,10 @@ impl Score {
 }
 
 /// The engine's tunable defaults.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tuning {
     pub scoring: Scoring,
     pub settings: Settings,
-}
-
-impl Default for Tuning {
-    fn default() -> Self {
-        Tuning {
-            scoring: Scoring::default(),
-            settings: Settings::default(),
-        }
-    }
 }
 
 /// Results per method, in a fixed order: engine, popularity, buy again, random.
@@ -404,19 +470,8 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
     // Popularity from what the selected users did before their held-out part (for
     // leave-last-out: everything but each last interaction; for baskets: everything but
     // the last basket), so that the priors never see an answer.
-    let mut train_counts = vec![0u32; data.items.len()];
-    for (_, h) in &data.users {
-        let keep = match cfg.protocol {
-            Protocol::LeaveLastOut => h.len().saturating_sub(1),
-            Protocol::NextBasket(_) => h.len().saturating_sub(1),
-        };
-        for (_, _, items) in &h[..keep] {
-            for &i in items {
-                train_counts[i as usize] += 1;
-            }
-        }
-    }
-    let formed = form(data, cfg, &train_counts)?;
+    let priors = priors(data, cfg);
+    let formed = form(data, cfg, &priors)?;
     let n = formed.catalog.len();
     let popularity: Vec<f64> = (0..n)
         .map(|o| formed.catalog.offer(o).popularity as f64 + 1e-9 * (n - o) as f64)
@@ -448,6 +503,9 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
                 let (t, kind, items) = &history[fed];
                 for &i in items {
                     let mut tags = data.item_tags[i as usize].clone();
+                    if cfg.related > 0 {
+                        tags.push(format!("item:{}", data.items[i as usize]));
+                    }
                     tags.truncate(pocketrank::profile::MAX_EVENT_TAGS);
                     if tags.is_empty() {
                         tags.push("item".into());
