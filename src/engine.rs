@@ -255,27 +255,41 @@ impl Engine {
         if !self.persistent {
             return;
         }
-        let mut budget = MAX_STORED_BYTES;
+        // The documented bound holds for the profile itself.
+        self.profile
+            .shrink_to(MAX_STORED_BYTES, now, &self.settings);
+        let mut text = self.profile.encode();
         for _ in 0..8 {
-            self.profile.shrink_to(budget, now, &self.settings);
-            let text = self.profile.encode();
             match self.store.set(&self.key, &text) {
                 Ok(()) => {
                     self.status.stored_bytes = text.len();
-                    self.last_raw = Some(text);
-                    if self
-                        .status
-                        .reason
-                        .as_ref()
-                        .is_some_and(|r| r.code == Code::StorageQuota)
+                    let whole = text.len() == self.profile.encode().len();
+                    if whole
+                        && self
+                            .status
+                            .reason
+                            .as_ref()
+                            .is_some_and(|r| r.code == Code::StorageQuota)
                     {
                         self.status.reason = None;
                     }
+                    self.last_raw = Some(text);
                     return;
                 }
                 Err(e) if e.code == Code::StorageQuota => {
                     self.status.reason = Some(e);
-                    budget = text.len() * 3 / 4;
+                    // The store is full: write the heaviest part of the profile that fits,
+                    // and keep the whole profile in memory for this page. What is stored
+                    // now fitted, so try that size first, then smaller.
+                    let stored = self.last_raw.as_ref().map_or(0, String::len);
+                    let budget = if stored > 0 && stored < text.len() {
+                        stored
+                    } else {
+                        text.len() * 3 / 4
+                    };
+                    let mut part = self.profile.clone();
+                    part.shrink_to(budget, now, &self.settings);
+                    text = part.encode();
                 }
                 Err(e) => return self.go_memory(Some(e)),
             }

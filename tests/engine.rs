@@ -565,3 +565,44 @@ fn a_clear_in_one_tab_also_drops_the_other_tabs_unwritten_changes() {
     assert!(b.profile().is_empty());
     assert!(rb.keys().unwrap().is_empty());
 }
+
+#[test]
+fn a_full_store_gets_the_heaviest_part_that_fits_and_the_page_keeps_everything() {
+    let store = Shared::default();
+    let mut e = open(&store, T0);
+    e.record(&Event::new(EventKind::Purchase, ["favourite"]), T0)
+        .unwrap();
+    for i in 0..20 {
+        e.record(&view(&format!("early-{i:02}")), T0).unwrap();
+    }
+    let fitted = e.status().stored_bytes;
+    // From now on the store refuses anything larger than what it holds.
+    let full = MemoryStore::with_quota(fitted + "pocketrank:test:profile".len() + 2);
+    let mut e = Engine::open(
+        Box::new(full),
+        "test",
+        Settings::default(),
+        Scoring::default(),
+        T0,
+    )
+    .unwrap();
+    e.import(&open(&store, T0).export(T0), T0).unwrap();
+    for i in 0..200 {
+        e.record(&view(&format!("late-{i:03}")), T0 + i).unwrap();
+    }
+    let p = e.profile();
+    assert!(p.interests.contains_key("favourite"));
+    assert!(
+        p.interests.contains_key("late-199"),
+        "nothing recorded is lost on this page"
+    );
+    assert_eq!(
+        e.status().reason.as_ref().unwrap().code,
+        Code::StorageQuota,
+        "and the engine says why"
+    );
+    assert!(
+        e.status().stored_bytes <= fitted + 2,
+        "what is stored fits the store"
+    );
+}

@@ -188,7 +188,7 @@ fn when_the_quota_is_exhausted_recording_goes_on_and_the_heaviest_interests_stay
         results.push(e.record(event(&ev)));
     }
     let status: JsValue = e.status().into();
-    let stored = storage()
+    let stored_while_full = storage()
         .get_item(&format!("pocketrank:{ns}:profile"))
         .unwrap();
     let fill_count = js_sys::Array::from(&filled).length();
@@ -201,13 +201,37 @@ fn when_the_quota_is_exhausted_recording_goes_on_and_the_heaviest_interests_stay
         "record never throws because of storage"
     );
     assert_eq!(get(&status, "storage"), "local");
-    let stored = stored.expect("a profile is still stored");
+    assert_eq!(get(&status, "code"), "storage.quota", "the engine says why");
+    let stored_while_full = stored_while_full.expect("a profile is still stored");
     assert!(
-        stored.contains("favourite"),
-        "the heaviest interest survives eviction"
+        stored_while_full.starts_with("{\"v\":1"),
+        "what was stored is readable"
     );
     let profile: JsValue = e.profile().into();
-    assert_eq!(get(&profile, "interests.0.tag"), "favourite");
+    assert_eq!(
+        get(&profile, "interests.0.tag"),
+        "favourite",
+        "this page lost nothing"
+    );
+    assert_eq!(
+        get(&profile, "interests.length"),
+        128,
+        "up to the profile's own bound"
+    );
+    // Once there is room again, the next write stores the whole profile.
+    e.record(event(r#"{"kind":"cart","tags":["after"]}"#))
+        .unwrap();
+    let stored = storage()
+        .get_item(&format!("pocketrank:{ns}:profile"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.contains("favourite") && stored.contains("after"),
+        "{} {:?}",
+        &stored[..stored.len().min(300)],
+        js_sys::JSON::stringify(&e.status().into())
+    );
+    assert!(get(&e.status().into(), "code").is_null());
     cleanup(ns);
 }
 
