@@ -256,14 +256,14 @@ impl Engine {
             return;
         }
         // The documented bound holds for the profile itself.
-        self.profile
-            .shrink_to(MAX_STORED_BYTES, now, &self.settings);
-        let mut text = self.profile.encode();
+        let mut text = self
+            .profile
+            .shrink_and_encode(MAX_STORED_BYTES, now, &self.settings);
+        let mut whole = true;
         for _ in 0..8 {
             match self.store.set(&self.key, &text) {
                 Ok(()) => {
                     self.status.stored_bytes = text.len();
-                    let whole = text.len() == self.profile.encode().len();
                     if whole
                         && self
                             .status
@@ -288,8 +288,8 @@ impl Engine {
                         text.len() * 3 / 4
                     };
                     let mut part = self.profile.clone();
-                    part.shrink_to(budget, now, &self.settings);
-                    text = part.encode();
+                    text = part.shrink_and_encode(budget, now, &self.settings);
+                    whole = false;
                 }
                 Err(e) => return self.go_memory(Some(e)),
             }

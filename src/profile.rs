@@ -2,7 +2,7 @@
 //!
 //! Each event adds its kind's weight to every tag it carries; weights decay
 //! exponentially with a half-life, so last month's browsing counts half as much as
-//! today's (with the default 14-day half-life, after two weeks). Items keep their own
+//! today's (with the default 60-day half-life, after two months). Items keep their own
 //! history so that "buy again" and "just bought" can be scored, and offers keep their
 //! impressions and dismissals for caps. The profile is bounded: a fixed number of
 //! interests, items and offers, least-weighted first out, and at most
@@ -249,7 +249,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            half_life_ms: 14 * DAY,
+            half_life_ms: 60 * DAY,
             retention_ms: 90 * DAY,
             kind_weights: [1.0, 3.0, 5.0, 1.5, 2.0, -3.0],
         }
@@ -526,10 +526,21 @@ impl Profile {
 
     /// Evicts the least-weighted entries until the stored form fits in `max_bytes`.
     pub fn shrink_to(&mut self, max_bytes: usize, now: Millis, settings: &Settings) -> usize {
+        self.shrink_and_encode(max_bytes, now, settings).len()
+    }
+
+    /// [`Profile::shrink_to`], returning the stored form it measured (so that it is not
+    /// encoded twice).
+    pub fn shrink_and_encode(
+        &mut self,
+        max_bytes: usize,
+        now: Millis,
+        settings: &Settings,
+    ) -> String {
         loop {
-            let len = self.encode().len();
-            if len <= max_bytes || self.is_trivial() {
-                return len;
+            let text = self.encode();
+            if text.len() <= max_bytes || self.is_trivial() {
+                return text;
             }
             // Drop about a tenth of the heaviest-weighing collection, lightest entries first.
             let share = |n: usize| n - (n / 10).max(1).min(n);

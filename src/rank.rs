@@ -52,15 +52,17 @@ pub struct Scoring {
 }
 
 impl Default for Scoring {
+    /// Chosen on the tuning half of real shopping data (Instacart orders, MovieLens
+    /// ratings): see `EVALUATION.md` for the numbers that chose them.
     fn default() -> Self {
         Scoring {
             affinity: 1.0,
             context: 0.5,
-            item: 1.0,
-            popularity: 0.3,
-            saturation: 3.0,
+            item: 10.0,
+            popularity: 0.1,
+            saturation: 30.0,
             diversity: 0.5,
-            exploration: 0.05,
+            exploration: 0.01,
             dismiss_suppression_ms: 48 * HOUR,
             just_bought_ms: 7 * DAY,
         }

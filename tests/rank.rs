@@ -77,7 +77,13 @@ fn a_runner_gets_a_running_offer_and_a_baker_a_baking_offer() {
         ],
         T0,
     );
-    let baker = profile_of(&[Event::new(EventKind::View, ["category:baking"])], T0);
+    let baker = profile_of(
+        &[
+            Event::new(EventKind::View, ["category:baking"]),
+            Event::new(EventKind::Purchase, ["category:baking"]),
+        ],
+        T0,
+    );
     assert_eq!(pick(&c, &runner, &[], 1, T0, &no_explore()), ["RUN"]);
     assert_eq!(pick(&c, &baker, &[], 1, T0, &no_explore()), ["BAKE"]);
 }

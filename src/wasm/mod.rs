@@ -35,12 +35,14 @@ const TS_TYPES: &'static str = r#"
 export interface EngineOptions {
   /** Keys are `pocketrank:<namespace>:…`; 1–64 characters of A-Z a-z 0-9 . _ - (default "default"). */
   namespace?: string;
-  /** Days for an interest's weight to halve (default 14). */
+  /** Days for an interest's weight to halve (default 60). */
   halfLifeDays?: number;
   /** Days after which an interest not seen again is dropped (default 90). */
   retentionDays?: number;
-  /** Probability of showing a random eligible offer instead of the best, per slot (default 0.05). */
+  /** Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01). */
   exploration?: number;
+  /** How much several slots avoid similar offers (default 0.5; 0: plain top-k). */
+  diversity?: number;
   /** Start paused, for sites that wait for consent; `resume()` starts learning. Never un-pauses a shopper's own pause. */
   paused?: boolean;
   /** Tests: a fixed time (ms since the epoch) or a clock function. */
@@ -165,6 +167,15 @@ impl Catalog {
     #[wasm_bindgen(js_name = fromJson)]
     pub fn from_json(text: &str) -> Result<Catalog, JsValue> {
         CoreCatalog::from_json(text)
+            .map(|inner| Catalog { inner })
+            .map_err(to_js)
+    }
+
+    /// Reads a catalog in the compact binary form (made by `pocketrank-tool pack`), with
+    /// the same checks and codes as `fromJson`, plus `catalog.invalid_binary`.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> Result<Catalog, JsValue> {
+        CoreCatalog::from_bytes(bytes)
             .map(|inner| Catalog { inner })
             .map_err(to_js)
     }
@@ -328,6 +339,7 @@ struct Options {
     half_life_days: Option<f64>,
     retention_days: Option<f64>,
     exploration: Option<f64>,
+    diversity: Option<f64>,
     paused: Option<bool>,
     seed: Option<f64>,
     #[allow(dead_code)]
@@ -465,6 +477,7 @@ impl Engine {
                     "halfLifeDays",
                     "retentionDays",
                     "exploration",
+                    "diversity",
                     "paused",
                     "now",
                     "seed",
@@ -492,6 +505,17 @@ impl Engine {
         };
         let scoring = Scoring {
             exploration: opts.exploration.unwrap_or(Scoring::default().exploration),
+            diversity: match opts.diversity {
+                None => Scoring::default().diversity,
+                Some(d) if d.is_finite() && (0.0..=10.0).contains(&d) => d as f32,
+                Some(d) => {
+                    return Err(to_js(Error::at_field(
+                        Code::OptionsInvalid,
+                        "diversity",
+                        format!("{d} is not in [0, 10]"),
+                    )))
+                }
+            },
             ..Scoring::default()
         };
         let seed = match opts.seed {

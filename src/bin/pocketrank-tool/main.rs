@@ -1,7 +1,8 @@
 //! `pocketrank-tool`: the retailer's command-line tool, built from the same crate as the package.
 //!
 //! ```text
-//! pocketrank-tool validate CATALOG.json
+//! pocketrank-tool validate CATALOG.json|CATALOG.bin
+//! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
@@ -21,6 +22,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("validate") => validate(&args[1..]),
         Some("replay") => replay_command(&args[1..]),
+        Some("pack") => pack(&args[1..]),
         _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
     };
     if let Err(e) = result {
@@ -35,9 +37,39 @@ fn read(path: &str) -> Result<String, String> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+fn load_catalog(path: &str) -> Result<pocketrank::Catalog, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let parsed = if bytes.starts_with(pocketrank::catalog::binary::MAGIC) {
+        pocketrank::Catalog::from_bytes(&bytes)
+    } else {
+        let text = String::from_utf8(bytes).map_err(|_| format!("{path}: not UTF-8 JSON"))?;
+        pocketrank::Catalog::from_json(&text)
+    };
+    parsed.map_err(|e| format!("{path}: {e} [{}]", e.code))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn pack(args: &[String]) -> Result<(), String> {
+    let (input, output) = match args {
+        [i, o] => (i, o),
+        _ => return Err("pack needs CATALOG.json and the output path".into()),
+    };
+    let catalog = load_catalog(input)?;
+    let bytes = catalog.to_bytes();
+    std::fs::write(output, &bytes).map_err(|e| format!("{output}: {e}"))?;
+    println!(
+        "{output}: {} offers, {} bytes (content hash {:016x})",
+        catalog.len(),
+        bytes.len(),
+        catalog.content_hash()
+    );
+    Ok(())
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn validate(args: &[String]) -> Result<(), String> {
     let path = args.first().ok_or("validate needs a catalog file")?;
-    match pocketrank::Catalog::from_json(&read(path)?) {
+    match load_catalog(path) {
         Ok(c) => {
             println!(
                 "{path}: valid catalog {:?} with {} offers (content hash {:016x})",
@@ -47,7 +79,7 @@ fn validate(args: &[String]) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(e) => Err(format!("{path}: {e} [{}]", e.code)),
+        Err(e) => Err(e),
     }
 }
 

@@ -32,6 +32,8 @@ use serde_json::value::RawValue;
 use crate::error::{Code, Error, Result};
 use crate::Millis;
 
+pub mod binary;
+
 /// The catalog format version this library reads.
 pub const CATALOG_VERSION: u64 = 1;
 /// Largest catalog accepted, in bytes of JSON (or of the binary form).
@@ -582,25 +584,6 @@ impl Interner {
     }
 }
 
-/// FNV-1a, 64 bits: a small, stable content hash (not a defence against collisions).
-#[derive(Clone, Copy)]
-pub(crate) struct Fnv(pub u64);
-impl Fnv {
-    pub(crate) fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    pub(crate) fn bytes(&mut self, b: &[u8]) {
-        for &x in b {
-            self.0 ^= x as u64;
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    pub(crate) fn str(&mut self, s: &str) {
-        self.bytes(&(s.len() as u32).to_le_bytes());
-        self.bytes(s.as_bytes());
-    }
-}
-
 fn check_cap(v: Option<f64>, max: u32, index: usize, field: &str) -> Result<Option<u32>> {
     match v {
         None => Ok(None),
@@ -661,8 +644,6 @@ impl RawCatalog {
                 format!("longer than {MAX_ID_LEN} bytes"),
             ));
         }
-        let mut hash = Fnv::new();
-        hash.str(&id);
         let n = offers_in.len();
         let mut tags = Interner::new();
         let mut items = Interner::new();
@@ -769,8 +750,6 @@ impl RawCatalog {
                     format!("{:?} is already the ID of an earlier offer", o.id),
                 ));
             }
-
-            hash.str(&o.id);
             let t0 = tag_ids.len() as u32;
             for (k, (tag, w)) in o.tags.0.into_iter().enumerate() {
                 check_label(&tag)
@@ -783,8 +762,6 @@ impl RawCatalog {
                         format!("the weight of {tag:?} is {w}; weights are in [0, 1]"),
                     ));
                 }
-                hash.str(&tag);
-                hash.bytes(&(w as f32).to_bits().to_le_bytes());
                 let id = tags.intern(tag);
                 if tag_ids[t0 as usize..t0 as usize + k].contains(&id) {
                     return Err(Error::at_offer(
@@ -802,36 +779,11 @@ impl RawCatalog {
             for item in o.items {
                 check_label(&item)
                     .map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "items", r))?;
-                hash.str(&item);
                 item_ids.push(items.intern(item));
             }
             let i1 = item_ids.len() as u32;
-            hash.bytes(&[0xfe]);
-            let rule = |list: Vec<String>, hash: &mut Fnv, tags: &mut Interner| -> Vec<u32> {
-                list.into_iter()
-                    .map(|t| {
-                        hash.str(&t);
-                        tags.intern(t)
-                    })
-                    .collect()
-            };
-            let requires = rule(o.requires, &mut hash, &mut tags);
-            hash.bytes(&[0xfd]);
-            let excludes = rule(o.excludes, &mut hash, &mut tags);
-            for x in [
-                (o.boost as f32).to_bits(),
-                (o.popularity as f32).to_bits(),
-                o.buy_again as u32,
-            ] {
-                hash.bytes(&x.to_le_bytes());
-            }
-            for c in [caps.per_hour, caps.per_day, caps.per_week, caps.total] {
-                hash.bytes(&c.map_or(u64::MAX, u64::from).to_le_bytes());
-            }
-            for t in [start, end] {
-                hash.bytes(&t.unwrap_or(i64::MIN).to_le_bytes());
-            }
-            hash.str(o.creative.as_deref().unwrap_or(""));
+            let requires = o.requires.into_iter().map(|t| tags.intern(t)).collect();
+            let excludes = o.excludes.into_iter().map(|t| tags.intern(t)).collect();
             offers.push(Offer {
                 id: o.id,
                 boost: o.boost as f32,
@@ -860,25 +812,108 @@ impl RawCatalog {
                 }
             },
         };
-        hash.str(fallback.map_or("", |i| offers[i].id.as_str()));
-        Ok(Catalog {
+        Ok(Catalog::assemble(
             id,
             offers,
             offer_index,
             fallback,
-            tag_names: tags.names,
-            tag_index: tags.index,
-            tag_ids,
-            tag_weights,
-            item_names: items.names,
-            item_index: items.index,
-            item_ids,
-            hash: hash.0,
-        })
+            (tags.names, tags.index, tag_ids, tag_weights),
+            (items.names, items.index, item_ids),
+        ))
     }
 }
 
+/// Tag vocabulary, its index, and the flat (tag, weight) columns.
+type TagColumns = (Vec<String>, HashMap<String, u32>, Vec<u32>, Vec<f32>);
+/// Item vocabulary, its index, and the flat item column.
+type ItemColumns = (Vec<String>, HashMap<String, u32>, Vec<u32>);
+
 impl Catalog {
+    /// Puts the validated parts together and computes the content hash, the same way for
+    /// every decoder.
+    fn assemble(
+        id: String,
+        offers: Vec<Offer>,
+        offer_index: HashMap<String, u32>,
+        fallback: Option<usize>,
+        (tag_names, tag_index, tag_ids, tag_weights): TagColumns,
+        (item_names, item_index, item_ids): ItemColumns,
+    ) -> Catalog {
+        let mut c = Catalog {
+            id,
+            offers,
+            offer_index,
+            fallback,
+            tag_names,
+            tag_index,
+            tag_ids,
+            tag_weights,
+            item_names,
+            item_index,
+            item_ids,
+            hash: 0,
+        };
+        c.hash = c.compute_hash();
+        c
+    }
+
+    /// A hash of everything that can change a decision or a creative: by content (tag and
+    /// item names, not their positions in the vocabulary), so that the JSON and binary forms
+    /// of one catalog hash alike.
+    fn compute_hash(&self) -> u64 {
+        use binary::{checksum, mix};
+        let tag_hash: Vec<u64> = self
+            .tag_names
+            .iter()
+            .map(|t| checksum(t.as_bytes()))
+            .collect();
+        let item_hash: Vec<u64> = self
+            .item_names
+            .iter()
+            .map(|t| checksum(t.as_bytes()))
+            .collect();
+        let mut h = mix(
+            checksum(self.id.as_bytes()),
+            self.fallback.map_or(u64::MAX, |f| f as u64),
+        );
+        for (i, o) in self.offers.iter().enumerate() {
+            h = mix(h, checksum(o.id.as_bytes()));
+            let (ids, ws) = self.offer_tag_slice(i);
+            for (&t, &w) in ids.iter().zip(ws) {
+                h = mix(mix(h, tag_hash[t as usize]), w.to_bits() as u64);
+            }
+            h = mix(h, 0xfe);
+            for &it in self.offer_item_slice(i) {
+                h = mix(h, item_hash[it as usize]);
+            }
+            h = mix(h, 0xfd);
+            for &t in &o.requires {
+                h = mix(h, tag_hash[t as usize]);
+            }
+            h = mix(h, 0xfc);
+            for &t in &o.excludes {
+                h = mix(h, tag_hash[t as usize]);
+            }
+            for x in [
+                o.boost.to_bits() as u64,
+                o.popularity.to_bits() as u64,
+                o.buy_again as u64,
+                o.caps.per_hour.map_or(u64::MAX, u64::from),
+                o.caps.per_day.map_or(u64::MAX, u64::from),
+                o.caps.per_week.map_or(u64::MAX, u64::from),
+                o.caps.total.map_or(u64::MAX, u64::from),
+                o.start.unwrap_or(i64::MIN) as u64,
+                o.end.unwrap_or(i64::MIN) as u64,
+                o.creative
+                    .as_deref()
+                    .map_or(u64::MAX, |c| checksum(c.as_bytes())),
+            ] {
+                h = mix(h, x);
+            }
+        }
+        h
+    }
+
     /// The catalog back in its intermediate form (for re-encoding, for example as binary).
     pub fn to_raw(&self) -> RawCatalog {
         let offers = (0..self.len())
