@@ -629,18 +629,28 @@ fn evict_lightest<V>(
     weight: impl Fn(&V) -> f64,
     recency: impl Fn(&V) -> Millis,
 ) {
-    if map.len() <= keep {
-        return;
-    }
-    let mut order: Vec<(f64, Millis, String)> = map
-        .iter()
-        .map(|(k, v)| (weight(v), recency(v), k.clone()))
-        .collect();
-    // Lightest first; among equals, the oldest first; then by key, so that eviction is deterministic.
-    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let drop = map.len() - keep;
-    for (_, _, k) in order.into_iter().take(drop) {
-        map.remove(&k);
+    // What was touched by the latest change (the most recent time in the map) stays, so that
+    // a new interest can always enter a full profile; it goes only when nothing else is left.
+    let newest = map.values().map(&recency).max().unwrap_or(Millis::MIN);
+    while map.len() > keep {
+        // Lightest first; among equals, the oldest first; then by key, so that eviction is
+        // deterministic. A linear scan: the maps hold at most a few hundred entries.
+        let order = |a: &(&String, &V), b: &(&String, &V)| {
+            weight(a.1)
+                .total_cmp(&weight(b.1))
+                .then(recency(a.1).cmp(&recency(b.1)))
+                .then(a.0.cmp(b.0))
+        };
+        let victim = map
+            .iter()
+            .filter(|(_, v)| recency(v) < newest)
+            .min_by(order)
+            .or_else(|| map.iter().min_by(order))
+            .map(|(k, _)| k.clone());
+        match victim {
+            Some(k) => map.remove(&k),
+            None => break,
+        };
     }
 }
 

@@ -220,3 +220,74 @@ fn content_hash_ignores_formatting_but_not_content() {
     assert_eq!(a.content_hash(), b.content_hash());
     assert_ne!(a.content_hash(), c.content_hash());
 }
+
+#[test]
+fn every_per_offer_limit_accepts_the_limit_and_refuses_one_more() {
+    use pocketrank::catalog::{
+        MAX_CREATIVE_BYTES, MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_RULES_PER_OFFER, MAX_TOTAL_CAP,
+        MAX_WINDOW_CAP,
+    };
+    let list = |n: usize| -> Vec<String> { (0..n).map(|i| format!("x{i}")).collect() };
+    let cases: Vec<(&str, Box<dyn Fn(usize) -> Value>, usize, Code)> = vec![
+        (
+            "items",
+            Box::new(|n| json!({ "id": "A", "items": list(n) })),
+            MAX_ITEMS_PER_OFFER,
+            Code::CatalogTooManyTags,
+        ),
+        (
+            "requires",
+            Box::new(|n| json!({ "id": "A", "requires": list(n) })),
+            MAX_RULES_PER_OFFER,
+            Code::CatalogTooManyTags,
+        ),
+        (
+            "excludes",
+            Box::new(|n| json!({ "id": "A", "excludes": list(n) })),
+            MAX_RULES_PER_OFFER,
+            Code::CatalogTooManyTags,
+        ),
+        (
+            "id",
+            Box::new(|n| json!({ "id": "i".repeat(n) })),
+            MAX_ID_LEN,
+            Code::CatalogInvalidId,
+        ),
+        (
+            "tags",
+            Box::new(|n| json!({ "id": "A", "tags": { "t".repeat(n): 1 } })),
+            MAX_ID_LEN,
+            Code::CatalogInvalidId,
+        ),
+        (
+            "caps.perWeek",
+            Box::new(|n| json!({ "id": "A", "caps": { "perWeek": n } })),
+            MAX_WINDOW_CAP as usize,
+            Code::CatalogInvalidCap,
+        ),
+        (
+            "caps.total",
+            Box::new(|n| json!({ "id": "A", "caps": { "total": n } })),
+            MAX_TOTAL_CAP as usize,
+            Code::CatalogInvalidCap,
+        ),
+        (
+            "creative",
+            Box::new(|n| json!({ "id": "A", "creative": "c".repeat(n - 2) })),
+            MAX_CREATIVE_BYTES,
+            Code::CatalogTooLarge,
+        ),
+    ];
+    for (field, offer, limit, code) in cases {
+        assert!(
+            Catalog::from_json(&catalog_with(json!([offer(limit)]))).is_ok(),
+            "{field} at its limit {limit}"
+        );
+        let e = refused(&catalog_with(json!([offer(limit + 1)])));
+        assert_eq!(
+            (e.code, e.offer, e.field.as_deref()),
+            (code, Some(0), Some(field)),
+            "{field} past its limit"
+        );
+    }
+}

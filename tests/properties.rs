@@ -255,3 +255,41 @@ fn arb_json(depth: u32) -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// Long lives: up to 100,000 events over a year, many distinct interests.
+    #[test]
+    fn long_event_streams_stay_bounded_keep_the_heavy_and_recent_and_decide_alike(seed in any::<u64>(), n in 20_000usize..100_000) {
+        use pocketrank::rank::Random;
+        let s = Settings::default();
+        let mut rng = SplitMix64(seed);
+        let mut p = Profile::new();
+        let mut t = T0;
+        let kinds = [EventKind::View, EventKind::View, EventKind::View, EventKind::Cart, EventKind::Purchase, EventKind::Search];
+        for k in 0..n {
+            t += 1 + rng.below(600_000) as i64;
+            // A steady favourite, a long tail of one-off interests, and items.
+            let tag = if k % 10 == 0 { "favourite".to_string() } else { format!("tail:{}", rng.below(5_000)) };
+            let e = Event::new(kinds[rng.below(kinds.len())], [tag]).with_item(format!("sku-{}", rng.below(3_000)));
+            p.record(&e, t, &s).unwrap();
+        }
+        let last = Event::new(EventKind::View, ["most-recent"]);
+        p.record(&last, t, &s).unwrap();
+        let len = p.shrink_to(MAX_STORED_BYTES, t, &s);
+        prop_assert!(len <= MAX_STORED_BYTES, "{len}");
+        prop_assert!(p.interests.len() <= pocketrank::profile::MAX_INTERESTS);
+        prop_assert!(p.interests.contains_key("favourite"), "the heaviest interest survives");
+        prop_assert!(p.interests.contains_key("most-recent"), "the most recent interest survives");
+        let heaviest = p.interests.iter().max_by(|a, b| s.decay(a.1.weight, a.1.updated, t).total_cmp(&s.decay(b.1.weight, b.1.updated, t))).unwrap().0.clone();
+        prop_assert_eq!(heaviest, "favourite");
+        let c = Catalog::from_json(&json!({"version":1,"offers":[{"id":"F","tags":{"favourite":1}},{"id":"T","tags":{"tail:1":1,"tail:2":1}},{"id":"P","popularity":1}]}).to_string()).unwrap();
+        let req = Request { exclude: &[], context: &[], count: 3, now: t };
+        let a = choose(&c, &p, &s, &Scoring::default(), &req, &mut SplitMix64(seed));
+        let reloaded = Profile::decode(&p.encode()).unwrap();
+        let b = choose(&c, &reloaded, &s, &Scoring::default(), &req, &mut SplitMix64(seed));
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(a[0].offer_id.as_str(), "F");
+    }
+}

@@ -20,12 +20,10 @@
 //! Decoding applies the same checks as the JSON form and refuses with the same codes
 //! (plus `catalog.invalid_binary` for a truncated, corrupt or unknown-version file).
 
-use std::collections::HashMap;
-
 use super::{
-    check_id, check_label, Caps, Catalog, Offer, MAX_CATALOG_BYTES, MAX_CREATIVE_BYTES, MAX_ID_LEN,
-    MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER, MAX_TAGS_PER_OFFER, MAX_TOTAL_CAP,
-    MAX_WINDOW_CAP,
+    check_id, check_label, Caps, Catalog, HashMap, Offer, MAX_CATALOG_BYTES, MAX_CREATIVE_BYTES,
+    MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER, MAX_TAGS_PER_OFFER,
+    MAX_TOTAL_CAP, MAX_WINDOW_CAP,
 };
 use crate::error::{Code, Error, Result};
 
@@ -350,7 +348,7 @@ impl<'a> Reader<'a> {
                 .position(|&(a, b)| refs[a as usize..b as usize].contains(&(vocab as u32)))
                 .unwrap_or(0)
         };
-        let mut tag_index = HashMap::with_capacity(n_tags);
+        let mut tag_index = HashMap::with_capacity_and_hasher(n_tags, Default::default());
         for (k, t) in tag_names.iter().enumerate() {
             if let Err(r) = check_label(t) {
                 let field_of = [
@@ -374,7 +372,7 @@ impl<'a> Reader<'a> {
                 )));
             }
         }
-        let mut item_index = HashMap::with_capacity(n_items);
+        let mut item_index = HashMap::with_capacity_and_hasher(n_items, Default::default());
         for (k, t) in item_names.iter().enumerate() {
             if let Err(r) = check_label(t) {
                 return Err(Error::at_offer(
@@ -401,7 +399,7 @@ impl<'a> Reader<'a> {
         }
 
         let mut offers = Vec::with_capacity(n);
-        let mut offer_index = HashMap::with_capacity(n);
+        let mut offer_index = HashMap::with_capacity_and_hasher(n, Default::default());
         for i in 0..n {
             check_id(ids[i]).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "id", r))?;
             let (ta, tb) = tag_ranges[i];

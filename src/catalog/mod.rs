@@ -22,8 +22,9 @@
 //! was and whose `offer` and `field` say where; nothing else changes.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -33,6 +34,43 @@ use crate::error::{Code, Error, Result};
 use crate::Millis;
 
 pub mod binary;
+
+/// The Fx hash (as in rustc): much faster than SipHash for the short strings a catalog
+/// interns. Catalogs come from the retailer's own server, so hash flooding is not a concern.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(tail));
+    }
+    fn write_u8(&mut self, b: u8) {
+        self.add(b as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map with the Fx hash.
+pub(crate) type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// The catalog format version this library reads.
 pub const CATALOG_VERSION: u64 = 1;
@@ -522,13 +560,15 @@ fn check_id(s: &str) -> std::result::Result<(), String> {
             s.len()
         ));
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
-    {
-        return Err(format!("{c:?} is not allowed (only A-Z a-z 0-9 . _ : -)"));
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+    if s.bytes().all(allowed) {
+        return Ok(());
     }
-    Ok(())
+    let c = s
+        .chars()
+        .find(|&c| !(c.is_ascii() && allowed(c as u8)))
+        .unwrap_or('?');
+    Err(format!("{c:?} is not allowed (only A-Z a-z 0-9 . _ : -)"))
 }
 
 /// Tags and items: 1–128 bytes, no control characters.
@@ -542,7 +582,13 @@ pub(crate) fn check_label(s: &str) -> std::result::Result<(), String> {
             &s[..s.floor_char_boundary_compat(24)]
         ));
     }
-    if s.chars().any(char::is_control) {
+    // ASCII fast path; C1 control characters only occur in non-ASCII text.
+    let control = if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
+    };
+    if control {
         return Err(format!("{s:?} contains a control character"));
     }
     Ok(())
@@ -570,7 +616,7 @@ impl Interner {
     fn new() -> Self {
         Interner {
             names: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
         }
     }
     fn intern(&mut self, s: String) -> u32 {
@@ -647,7 +693,7 @@ impl RawCatalog {
         let n = offers_in.len();
         let mut tags = Interner::new();
         let mut items = Interner::new();
-        let mut offer_index = HashMap::with_capacity(n);
+        let mut offer_index = HashMap::with_capacity_and_hasher(n, Default::default());
         let mut offers = Vec::with_capacity(n);
         let mut tag_ids = Vec::with_capacity(n * 8);
         let mut tag_weights = Vec::with_capacity(n * 8);
