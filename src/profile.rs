@@ -576,7 +576,63 @@ impl Profile {
 
     /// The compact stored form: JSON with a schema version.
     pub fn encode(&self) -> String {
-        serde_json::to_string(&Stored::from(self)).expect("a profile always serializes")
+        // Written by hand: this runs on every recorded event, and serde's general path was
+        // most of the cost of a record (it cloned every key and grew its buffer piecemeal).
+        let mut s: Vec<u8> = Vec::with_capacity(
+            64 + self.interests.len() * 96 + self.items.len() * 80 + self.offers.len() * 64,
+        );
+        s.extend_from_slice(b"{\"v\":");
+        push_int(&mut s, PROFILE_SCHEMA as i64);
+        if !self.applied.is_empty() {
+            s.extend_from_slice(b",\"w\":[");
+            for (k, (&w, &(seq, t))) in self.applied.iter().enumerate() {
+                s.extend_from_slice(if k > 0 { b",[" } else { b"[" });
+                push_ints(&mut s, &[w as i64, seq as i64, t]);
+                s.push(b']');
+            }
+            s.push(b']');
+        }
+        if self.paused {
+            s.extend_from_slice(b",\"p\":true");
+        }
+        s.extend_from_slice(b",\"i\":[");
+        for (k, (tag, i)) in self.interests.iter().enumerate() {
+            s.extend_from_slice(if k > 0 { b",[" } else { b"[" });
+            push_json_str(&mut s, tag);
+            push_weight(&mut s, i.weight);
+            s.push(b',');
+            push_ints(&mut s, &[i.updated, i.first_seen, i.last_seen]);
+            s.extend_from_slice(b",[");
+            push_ints(&mut s, &i.counts.map(i64::from));
+            s.extend_from_slice(b"]]");
+        }
+        s.extend_from_slice(b"],\"t\":[");
+        for (k, (item, h)) in self.items.iter().enumerate() {
+            s.extend_from_slice(if k > 0 { b",[" } else { b"[" });
+            push_json_str(&mut s, item);
+            push_weight(&mut s, h.weight);
+            s.push(b',');
+            push_ints(&mut s, &[h.updated, h.last_seen]);
+            s.push(b',');
+            push_opt(&mut s, h.last_purchase);
+            s.extend_from_slice(b",[");
+            push_ints(&mut s, &h.counts.map(i64::from));
+            s.extend_from_slice(b"]]");
+        }
+        s.extend_from_slice(b"],\"o\":[");
+        for (k, (offer, o)) in self.offers.iter().enumerate() {
+            s.extend_from_slice(if k > 0 { b",[" } else { b"[" });
+            push_json_str(&mut s, offer);
+            s.extend_from_slice(b",[");
+            push_ints(&mut s, &o.recent);
+            s.extend_from_slice(b"],");
+            push_ints(&mut s, &[o.total as i64, o.clicks as i64]);
+            s.push(b',');
+            push_opt(&mut s, o.dismissed);
+            s.push(b']');
+        }
+        s.extend_from_slice(b"]}");
+        String::from_utf8(s).expect("the stored form is UTF-8")
     }
 
     /// Reads a stored or exported profile, migrating known older schema versions.
@@ -657,6 +713,89 @@ fn evict_lightest<V>(
 // ---------------------------------------------------------------------------------------
 // Stored form, schema 1: short keys, tuples instead of objects.
 
+/// An integer, without going through `core::fmt`.
+fn push_int(s: &mut Vec<u8>, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        s.push(b'-');
+    }
+    s.extend_from_slice(&buf[i..]);
+}
+
+fn push_ints(s: &mut Vec<u8>, ns: &[i64]) {
+    for (k, &n) in ns.iter().enumerate() {
+        if k > 0 {
+            s.push(b',');
+        }
+        push_int(s, n);
+    }
+}
+
+fn push_opt(s: &mut Vec<u8>, n: Option<i64>) {
+    match n {
+        Some(n) => push_int(s, n),
+        None => s.extend_from_slice(b"null"),
+    }
+}
+
+/// A JSON string: raw when nothing needs escaping.
+fn push_json_str(s: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        s.extend_from_slice(
+            serde_json::to_string(text)
+                .unwrap_or_else(|_| "\"\"".into())
+                .as_bytes(),
+        );
+    } else {
+        s.push(b'"');
+        s.extend_from_slice(text.as_bytes());
+        s.push(b'"');
+    }
+}
+
+/// `,weight`: weights are kept to four decimals, written exactly so (`5`, `0.5`, `3.1416`);
+/// anything else (an imported value with more digits) in full.
+fn push_weight(s: &mut Vec<u8>, w: f64) {
+    let q = (w * 1e4).round();
+    if w >= 0.0 && q < 1e15 && q / 1e4 == w {
+        let n = q as i64;
+        s.push(b',');
+        push_int(s, n / 10_000);
+        let mut frac = n % 10_000;
+        if frac != 0 {
+            let mut width = 4;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            s.push(b'.');
+            let mut digits = Vec::with_capacity(4);
+            push_int(&mut digits, frac);
+            for _ in digits.len()..width {
+                s.push(b'0');
+            }
+            s.extend_from_slice(&digits);
+        }
+    } else {
+        s.push(b',');
+        s.extend_from_slice(
+            serde_json::to_string(&w)
+                .unwrap_or_else(|_| "0".into())
+                .as_bytes(),
+        );
+    }
+}
+
 /// An interest as stored: tag, weight, updated, first seen, last seen, counts.
 type StoredInterest = (String, f64, Millis, Millis, Millis, [u32; 6]);
 /// An item as stored: item, weight, updated, last seen, last purchase, counts.
@@ -664,8 +803,9 @@ type StoredItem = (String, f64, Millis, Millis, Option<Millis>, [u32; 3]);
 /// An offer as stored: offer, recent impressions, total, clicks, dismissed.
 type StoredOffer = (String, Vec<Millis>, u32, u32, Option<Millis>);
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Stored {
+    #[allow(dead_code)]
     v: u32,
     /// [writer, sequence number, time] of the last change of each tab included.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -681,49 +821,6 @@ struct Stored {
     /// [offer, recent impressions, total, clicks, dismissed]
     #[serde(default)]
     o: Vec<StoredOffer>,
-}
-
-impl From<&Profile> for Stored {
-    fn from(p: &Profile) -> Stored {
-        Stored {
-            v: PROFILE_SCHEMA,
-            w: p.applied
-                .iter()
-                .map(|(&w, &(seq, t))| (w, seq, t))
-                .collect(),
-            p: p.paused,
-            i: p.interests
-                .iter()
-                .map(|(k, i)| {
-                    (
-                        k.clone(),
-                        i.weight,
-                        i.updated,
-                        i.first_seen,
-                        i.last_seen,
-                        i.counts,
-                    )
-                })
-                .collect(),
-            t: p.items
-                .iter()
-                .map(|(k, i)| {
-                    (
-                        k.clone(),
-                        i.weight,
-                        i.updated,
-                        i.last_seen,
-                        i.last_purchase,
-                        i.counts,
-                    )
-                })
-                .collect(),
-            o: p.offers
-                .iter()
-                .map(|(k, o)| (k.clone(), o.recent.clone(), o.total, o.clicks, o.dismissed))
-                .collect(),
-        }
-    }
 }
 
 impl Stored {

@@ -227,8 +227,11 @@ fn every_per_offer_limit_accepts_the_limit_and_refuses_one_more() {
         MAX_CREATIVE_BYTES, MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_RULES_PER_OFFER, MAX_TOTAL_CAP,
         MAX_WINDOW_CAP,
     };
-    let list = |n: usize| -> Vec<String> { (0..n).map(|i| format!("x{i}")).collect() };
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> Value>, usize, Code)> = vec![
+    fn list(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("x{i}")).collect()
+    }
+    type Case = (&'static str, Box<dyn Fn(usize) -> Value>, usize, Code);
+    let cases: Vec<Case> = vec![
         (
             "items",
             Box::new(|n| json!({ "id": "A", "items": list(n) })),
