@@ -42,6 +42,8 @@ pub const MAX_EVENT_TAGS: usize = 32;
 pub const MAX_SEARCH_LEN: usize = 256;
 /// Most words of a search turned into `search:<word>` tags.
 pub const MAX_SEARCH_WORDS: usize = 8;
+/// Largest weight a stored interest or item may have (events add at most 100 each, and decay).
+pub const MAX_WEIGHT: f64 = 1e9;
 /// Largest stored profile, in bytes of JSON.
 pub const MAX_STORED_BYTES: usize = 16 * 1024;
 
@@ -400,8 +402,9 @@ impl Profile {
                 last_seen: now,
                 counts: [0; 6],
             });
-            entry.weight =
-                quantize((settings.decay(entry.weight, entry.updated, now) + add).max(0.0));
+            entry.weight = quantize(
+                (settings.decay(entry.weight, entry.updated, now) + add).clamp(0.0, MAX_WEIGHT),
+            );
             entry.updated = now.max(entry.updated);
             entry.last_seen = now.max(entry.last_seen);
             entry.counts[kind.slot()] = entry.counts[kind.slot()].saturating_add(1);
@@ -418,7 +421,9 @@ impl Profile {
                     last_purchase: None,
                     counts: [0; 3],
                 });
-                h.weight = quantize(settings.decay(h.weight, h.updated, now) + add.max(0.0));
+                h.weight = quantize(
+                    (settings.decay(h.weight, h.updated, now) + add.max(0.0)).min(MAX_WEIGHT),
+                );
                 h.updated = now.max(h.updated);
                 h.last_seen = now.max(h.last_seen);
                 h.counts[kind.slot()] = h.counts[kind.slot()].saturating_add(1);
@@ -847,9 +852,11 @@ impl Stored {
         }
         for (tag, weight, updated, first_seen, last_seen, counts) in self.i {
             check_label(&tag).map_err(|r| invalid(format!("interest {r}")))?;
-            if !(weight.is_finite() && weight >= 0.0) {
+            if !(weight.is_finite() && (0.0..=MAX_WEIGHT).contains(&weight)) {
                 return Err(invalid(format!("interest {tag:?} has weight {weight}")));
             }
+            // Weights are kept to four decimals: what is read is what will be written.
+            let weight = quantize(weight);
             let interest = Interest {
                 weight,
                 updated,
@@ -863,9 +870,10 @@ impl Stored {
         }
         for (item, weight, updated, last_seen, last_purchase, counts) in self.t {
             check_label(&item).map_err(|r| invalid(format!("item {r}")))?;
-            if !(weight.is_finite() && weight >= 0.0) {
+            if !(weight.is_finite() && (0.0..=MAX_WEIGHT).contains(&weight)) {
                 return Err(invalid(format!("item {item:?} has weight {weight}")));
             }
+            let weight = quantize(weight);
             let history = ItemHistory {
                 weight,
                 updated,

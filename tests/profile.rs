@@ -190,3 +190,32 @@ fn the_schema_1_fixture_loads_without_loss() {
     assert!(!p.paused);
     assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
 }
+
+/// Found by fuzzing (fuzz/seeds/profile/regression-huge-weight.json): a stored weight of
+/// 1.7e48 did not survive writing and reading back (the last digits changed).
+#[test]
+fn stored_weights_are_bounded_and_read_back_exactly() {
+    let huge = include_str!("../fuzz/seeds/profile/regression-huge-weight.json");
+    assert_eq!(
+        Profile::decode(huge).unwrap_err().code,
+        Code::ProfileInvalid
+    );
+    for w in ["0.123456789", "12345.6789", "1e-7", "999999999", "3"] {
+        let text = format!(
+            r#"{{"v":1,"i":[["t",{w},0,0,0,[1,0,0,0,0,0]]],"t":[["s",{w},0,0,null,[1,0,0]]]}}"#
+        );
+        let p = Profile::decode(&text).unwrap();
+        assert_eq!(Profile::decode(&p.encode()).unwrap(), p, "{w}");
+    }
+    // Recording can never make a profile unreadable.
+    let s = Settings {
+        kind_weights: [100.0; 6],
+        ..Settings::default()
+    };
+    let mut p = Profile::new();
+    for _ in 0..200 {
+        p.record(&view(&["a"]), T0, &s).unwrap();
+    }
+    assert!(p.interests["a"].weight <= pocketrank::profile::MAX_WEIGHT);
+    assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
+}
