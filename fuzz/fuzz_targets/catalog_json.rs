@@ -10,7 +10,7 @@ fn to_json(c: &Catalog) -> String {
     let offers: Vec<Value> = (0..c.len())
         .map(|i| {
             let o = c.offer(i);
-            let tags: Map<String, Value> = c.tags_of(i).map(|(t, w)| (t.to_string(), json!(w as f64))).collect();
+            // serde_json's map sorts its keys: the tags, in their order, are put back below.
             let mut caps = Map::new();
             for (k, v) in [("perHour", o.caps.per_hour), ("perDay", o.caps.per_day), ("perWeek", o.caps.per_week), ("total", o.caps.total)] {
                 if let Some(v) = v {
@@ -18,7 +18,7 @@ fn to_json(c: &Catalog) -> String {
                 }
             }
             let mut v = json!({
-                "id": o.id, "tags": tags, "items": c.items_of(i).collect::<Vec<_>>(),
+                "id": o.id, "tags": format!("@@tags-{i}@@"), "items": c.items_of(i).collect::<Vec<_>>(),
                 "boost": o.boost as f64, "popularity": o.popularity as f64, "caps": caps,
                 "requires": c.requires_of(i).collect::<Vec<_>>(), "excludes": c.excludes_of(i).collect::<Vec<_>>(),
                 "buyAgain": o.buy_again,
@@ -42,6 +42,11 @@ fn to_json(c: &Catalog) -> String {
     }
     let mut text = out.to_string();
     for i in 0..c.len() {
+        let tags: Vec<String> = c
+            .tags_of(i)
+            .map(|(t, w)| format!("{}:{}", serde_json::to_string(t).unwrap(), serde_json::to_string(&(w as f64)).unwrap()))
+            .collect();
+        text = text.replacen(&format!("\"@@tags-{i}@@\""), &format!("{{{}}}", tags.join(",")), 1);
         if let Some(cr) = &c.offer(i).creative {
             text = text.replacen(&format!("\"@@creative-{i}@@\""), cr, 1);
         }
