@@ -338,26 +338,27 @@ pub fn choose(
         .collect();
     let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
 
+    let make = |i: usize, s: f32, reason: Reason| {
+        decision(
+            catalog, &view, scoring, profile, settings, req, i, s, reason,
+        )
+    };
     let mut out: Vec<Decision> = Vec::with_capacity(count);
     if !personal {
         if let Some(f) = catalog.fallback() {
             if let Some(pos) = eligible.iter().position(|&(_, i)| i == f) {
                 let (s, i) = eligible.swap_remove(pos);
-                out.push(decision(
-                    catalog,
-                    &view,
-                    scoring,
-                    profile,
-                    settings,
-                    req,
-                    i,
-                    s,
-                    Reason::Fallback,
-                ));
+                out.push(make(i, s, Reason::Fallback));
             }
         }
     }
 
+    // Exploration draws from every eligible offer, not only the shortlist.
+    let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
+        eligible.iter().map(|&(_, i)| i).collect()
+    } else {
+        Vec::new()
+    };
     // Only the best few can be chosen: keep a shortlist, then pick greedily for diversity.
     let shortlist = (count * 8).max(16);
     if eligible.len() > shortlist {
@@ -365,14 +366,6 @@ pub fn choose(
         eligible.truncate(shortlist);
     }
     eligible.sort_by(by_score);
-    // Exploration draws from every eligible offer, not only the shortlist.
-    let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
-        (0..catalog.len())
-            .filter(|&i| view.eligible(catalog, i, req.now))
-            .collect()
-    } else {
-        Vec::new()
-    };
 
     while out.len() < count && !eligible.is_empty() {
         // With several slots the first always holds the best offer: exploration uses the others.
@@ -391,17 +384,7 @@ pub fn choose(
                 let i = candidates[rng.below(candidates.len())];
                 eligible.retain(|&(_, j)| j != i);
                 let s = view.score(catalog, scoring, i);
-                out.push(decision(
-                    catalog,
-                    &view,
-                    scoring,
-                    profile,
-                    settings,
-                    req,
-                    i,
-                    s,
-                    Reason::Explore,
-                ));
+                out.push(make(i, s, Reason::Explore));
                 continue;
             }
         }
@@ -432,9 +415,7 @@ pub fn choose(
         } else {
             Reason::Popular
         };
-        out.push(decision(
-            catalog, &view, scoring, profile, settings, req, i, s, reason,
-        ));
+        out.push(make(i, s, reason));
     }
     out
 }
