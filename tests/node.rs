@@ -86,7 +86,7 @@ fn catalog_errors_are_error_objects_with_codes() {
         assert!(err.is_instance_of::<js_sys::Error>(), "{text}");
         assert_eq!(get(&err, "code"), code, "{text}");
     }
-    let err = Catalog::from_object(&JsValue::UNDEFINED).unwrap_err();
+    let err = Catalog::from_object(JsValue::UNDEFINED.unchecked_ref()).unwrap_err();
     assert_eq!(get(&err, "code"), "catalog.invalid_json");
 }
 

@@ -424,9 +424,10 @@ fn a_decision_carries_its_creative_and_a_local_explanation() {
     assert_eq!(get(&d.creative().into(), "title"), "Run");
     assert!(d.explain().contains("running"), "{}", d.explain());
     assert_eq!(get(&d.contributions().into(), "0.kind"), "interest");
-    let c = Catalog::from_object(&js(
-        r#"{"version":1,"offers":[{"id":"X","creative":{"title":"<b>x</b>"}}]}"#,
-    ))
+    let c = Catalog::from_object(
+        js(r#"{"version":1,"offers":[{"id":"X","creative":{"title":"<b>x</b>"}}]}"#)
+            .unchecked_ref(),
+    )
     .unwrap();
     assert_eq!(c.length(), 1);
     assert_eq!(get(&c.creative("X").into(), "title"), "<b>x</b>");

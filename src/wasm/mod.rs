@@ -103,6 +103,29 @@ export interface EngineStatus {
 /** One term of a decision's score. */
 export interface Contribution { kind: "interest" | "item" | "context" | "popularity" | "boost"; label: string; amount: number; }
 
+/** A version-1 catalog as a plain object (see the README for every rule). */
+export interface CatalogJson {
+  version: 1;
+  id?: string;
+  offers: OfferJson[];
+  fallback?: string;
+}
+/** One offer of a catalog. */
+export interface OfferJson {
+  id: string;
+  tags?: Record<string, number>;
+  items?: string[];
+  boost?: number;
+  popularity?: number;
+  caps?: { perHour?: number; perDay?: number; perWeek?: number; total?: number };
+  start?: string;
+  end?: string;
+  requires?: string[];
+  excludes?: string[];
+  buyAgain?: boolean;
+  creative?: unknown;
+}
+
 /** Every error pocketrank throws. */
 export interface PocketrankError extends Error { name: "PocketrankError"; code: string; offer?: number; field?: string; }
 "#;
@@ -130,6 +153,9 @@ extern "C" {
     /// `Decision[]` in TypeScript.
     #[wasm_bindgen(typescript_type = "Decision[]")]
     pub type DecisionsJs;
+    /// `CatalogJson` in TypeScript.
+    #[wasm_bindgen(typescript_type = "CatalogJson")]
+    pub type CatalogJsonJs;
     /// `unknown` in TypeScript: an opaque creative object.
     #[wasm_bindgen(typescript_type = "unknown")]
     pub type Unknown;
@@ -182,7 +208,7 @@ impl Catalog {
 
     /// Validates a catalog given as a plain object (as `JSON.parse` returns it).
     #[wasm_bindgen(js_name = from)]
-    pub fn from_object(value: &JsValue) -> Result<Catalog, JsValue> {
+    pub fn from_object(value: &CatalogJsonJs) -> Result<Catalog, JsValue> {
         let text = js_sys::JSON::stringify(value)
             .ok()
             .and_then(|s| s.as_string())
