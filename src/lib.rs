@@ -13,6 +13,7 @@
 //! - [`rank`]: eligibility, scoring, exploration, diversity, explanations;
 //! - [`store`]: the storage trait and the in-memory store;
 //! - [`engine`]: a profile kept in a store, with the shopper's controls;
+//! - [`privacy`]: noised reports, the exponential mechanism, the per-device budget, debiasing;
 //! - [`error`]: one error type with stable codes.
 //!
 //! ```
@@ -33,6 +34,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod privacy;
 pub mod profile;
 pub mod rank;
 pub mod store;

@@ -3,6 +3,8 @@
 //! ```text
 //! pocketrank-tool validate CATALOG.json|CATALOG.bin
 //! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
+//! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
+//! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget)
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
@@ -23,6 +25,8 @@ fn main() {
         Some("validate") => validate(&args[1..]),
         Some("replay") => replay_command(&args[1..]),
         Some("pack") => pack(&args[1..]),
+        Some("count") => count(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
     };
     if let Err(e) = result {
@@ -63,6 +67,92 @@ fn pack(args: &[String]) -> Result<(), String> {
         bytes.len(),
         catalog.content_hash()
     );
+    Ok(())
+}
+
+/// Debiased per-offer impressions from a log of report bodies (one offer ID per line).
+#[cfg(not(target_arch = "wasm32"))]
+fn count(args: &[String]) -> Result<(), String> {
+    let [reports, catalog, epsilon] = args else {
+        return Err("count needs REPORTS.txt CATALOG EPSILON (0 for exact reports)".into());
+    };
+    let catalog = load_catalog(catalog)?;
+    let epsilon: f64 = epsilon
+        .parse()
+        .map_err(|_| format!("{epsilon:?} is not a number"))?;
+    let mut counts = vec![0u64; catalog.len()];
+    let mut unknown = 0u64;
+    for line in read(reports)?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        match catalog.find(line) {
+            Some(i) => counts[i] += 1,
+            None => unknown += 1,
+        }
+    }
+    let n: u64 = counts.iter().sum();
+    let estimates = if epsilon > 0.0 {
+        pocketrank::privacy::debias(&counts, epsilon)
+    } else {
+        counts.iter().map(|&c| (c as f64, 0.0)).collect()
+    };
+    println!(
+        "{n} reports of {} offers, ε = {epsilon} ({unknown} lines name no offer of the catalog)",
+        catalog.len()
+    );
+    println!("| offer | reports | estimated impressions | 95% interval |");
+    println!("| --- | ---: | ---: | --- |");
+    for (i, (est, se)) in estimates.iter().enumerate() {
+        println!(
+            "| {} | {} | {:.1} | {:.1} to {:.1} |",
+            catalog.offer(i).id,
+            counts[i],
+            est,
+            est - 1.96 * se,
+            est + 1.96 * se
+        );
+    }
+    Ok(())
+}
+
+/// The probing attack against the real engine, with and without noise and budget.
+#[cfg(not(target_arch = "wasm32"))]
+fn audit(args: &[String]) -> Result<(), String> {
+    let arg = |i: usize, default: f64| -> Result<f64, String> {
+        args.get(i).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| format!("{v:?} is not a number"))
+        })
+    };
+    let settings = pocketrank::privacy::PrivacySettings {
+        epsilon_per_report: arg(1, 1.0)?,
+        budget_per_window: arg(2, 8.0)?,
+        ..Default::default()
+    };
+    let k = arg(0, 5.0)? as usize;
+    let shoppers = 4000;
+    let rows = pocketrank::privacy::probing_attack(
+        k,
+        &settings,
+        &[1, 2, 4, 8, 16, 32, 64, 128],
+        shoppers,
+        2026,
+    );
+    println!(
+        "Probing attack: catalogs of {k} offers (one tagged with a sensitive interest), {shoppers} shoppers of whom half hold it; ε = {} per report, budget {} per window",
+        settings.epsilon_per_report, settings.budget_per_window
+    );
+    println!(
+        "| reports | exact reports | noised, no budget | noised, with budget | bound e^B/(1+e^B) |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        println!(
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            r.reports, r.exact, r.noised, r.budgeted, r.bound
+        );
+    }
     Ok(())
 }
 

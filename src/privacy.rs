@@ -1,0 +1,319 @@
+//! Bounding what reported offer IDs say about the profile.
+//!
+//! Even a report that is only an offer ID says something: a server that crafts catalogs
+//! (one offer tagged with a sensitive interest, the others neutral) learns one answer per
+//! report. This module holds the mechanisms that bound it, as plain functions of their
+//! inputs (randomness is passed in):
+//!
+//! - [`noised_report`]: randomized response over the whole catalog. The report is the true
+//!   offer with probability `e^ε / (e^ε + K − 1)`, otherwise a uniformly drawn other offer
+//!   (K = every offer of the catalog, a set that does not depend on the profile), so each
+//!   report is ε-locally-differentially-private with respect to the whole profile.
+//! - [`exponential_choice`]: the exponential mechanism over scores normalized to [0, 1], for
+//!   sites where the shown offer itself can be observed.
+//! - [`Budget`]: ε spent per device over a rolling window; no report once it is spent.
+//! - [`debias`]: the retailer's unbiased estimate of true counts from noised reports.
+//!
+//! The guarantee per window: with a budget `B`, any test an attacker runs on the reports of
+//! one window distinguishes two profiles with odds at most `e^B` (sequential composition), so
+//! an attacker guessing a sensitive interest with even prior odds succeeds with probability at
+//! most `e^B / (1 + e^B)`. See `PRIVACY.md`.
+
+use crate::rank::Random;
+use crate::Millis;
+
+const DAY: Millis = 86_400_000;
+
+/// The privacy options, with their documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrivacySettings {
+    /// ε spent by one noised report.
+    pub epsilon_per_report: f64,
+    /// ε a device may spend per window; no report is sent beyond it.
+    pub budget_per_window: f64,
+    /// The rolling window.
+    pub window_ms: Millis,
+}
+
+impl Default for PrivacySettings {
+    fn default() -> Self {
+        PrivacySettings {
+            epsilon_per_report: 1.0,
+            budget_per_window: 8.0,
+            window_ms: 7 * DAY,
+        }
+    }
+}
+
+/// Probability that a noised report carries the true offer, with `k` offers in the catalog.
+pub fn truth_probability(epsilon: f64, k: usize) -> f64 {
+    if k <= 1 {
+        return 1.0;
+    }
+    let e = epsilon.exp();
+    e / (e + (k - 1) as f64)
+}
+
+/// The offer index to report for the chosen offer `chosen` of a catalog of `k` offers.
+pub fn noised_report(chosen: usize, k: usize, epsilon: f64, rng: &mut dyn Random) -> usize {
+    if k <= 1 || rng.next_f64() < truth_probability(epsilon, k) {
+        return chosen;
+    }
+    // Uniform among the k − 1 others.
+    let other = rng.below(k - 1);
+    if other >= chosen {
+        other + 1
+    } else {
+        other
+    }
+}
+
+/// Draws an index with probability ∝ exp(ε · s / 2), where s are the scores normalized to
+/// [0, 1] (min → 0, max → 1; all equal → uniform). Sensitivity 1, so the choice is ε-DP.
+pub fn exponential_choice(scores: &[f32], epsilon: f64, rng: &mut dyn Random) -> Option<usize> {
+    if scores.is_empty() {
+        return None;
+    }
+    let (lo, hi) = scores
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &s| {
+            (a.min(s), b.max(s))
+        });
+    let span = (hi - lo) as f64;
+    let weights: Vec<f64> = scores
+        .iter()
+        .map(|&s| {
+            let u = if span > 0.0 {
+                (s - lo) as f64 / span
+            } else {
+                0.0
+            };
+            (epsilon * u / 2.0).exp()
+        })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut x = rng.next_f64() * total;
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return Some(i);
+        }
+        x -= w;
+    }
+    Some(scores.len() - 1)
+}
+
+/// ε spent by one device, report by report, over a rolling window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Budget {
+    /// (time, ε) of each report still inside the window.
+    pub spent: Vec<(Millis, f64)>,
+}
+
+impl Budget {
+    /// ε spent within the window ending at `now`.
+    pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+        self.spent
+            .iter()
+            .filter(|(t, _)| now - t < settings.window_ms)
+            .map(|(_, e)| e)
+            .sum()
+    }
+
+    /// Spends `epsilon` at `now` if the window allows it; whether it did.
+    pub fn try_spend(&mut self, epsilon: f64, now: Millis, settings: &PrivacySettings) -> bool {
+        self.spent.retain(|(t, _)| now - t < settings.window_ms);
+        if self.spent_at(now, settings) + epsilon > settings.budget_per_window + 1e-9 {
+            return false;
+        }
+        self.spent.push((now, epsilon));
+        true
+    }
+}
+
+/// An unbiased estimate of how often each offer was truly shown, with its standard error,
+/// from `counts[j]` noised reports of offer j (n = Σ counts) of a catalog of `counts.len()`
+/// offers: `t̂_j = (c_j − n·q) / (p − q)`, p = e^ε/(e^ε + K − 1), q = 1/(e^ε + K − 1).
+pub fn debias(counts: &[u64], epsilon: f64) -> Vec<(f64, f64)> {
+    let k = counts.len();
+    let n: u64 = counts.iter().sum();
+    if k <= 1 || n == 0 {
+        return counts.iter().map(|&c| (c as f64, 0.0)).collect();
+    }
+    let p = truth_probability(epsilon, k);
+    let q = (1.0 - p) / (k - 1) as f64;
+    let n = n as f64;
+    counts
+        .iter()
+        .map(|&c| {
+            let c = c as f64;
+            let pi = c / n;
+            (
+                (c - n * q) / (p - q),
+                (n * pi * (1.0 - pi)).sqrt() / (p - q),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rank::SplitMix64;
+
+    #[test]
+    fn the_budget_refuses_beyond_the_window_and_frees_after_it() {
+        let s = PrivacySettings::default();
+        let mut b = Budget::default();
+        for i in 0..8 {
+            assert!(b.try_spend(1.0, i, &s));
+        }
+        assert!(!b.try_spend(1.0, 100, &s));
+        assert!(
+            b.try_spend(1.0, s.window_ms + 1, &s),
+            "the first report left the window"
+        );
+    }
+
+    #[test]
+    fn exponential_choice_prefers_the_best_but_not_always() {
+        let mut rng = SplitMix64(3);
+        let scores = [0.0, 0.5, 1.0];
+        let mut n = [0usize; 3];
+        for _ in 0..30_000 {
+            n[exponential_choice(&scores, 2.0, &mut rng).unwrap()] += 1;
+        }
+        // Weights e^0, e^0.5, e^1 (ε = 2): 0.186, 0.307, 0.506.
+        let expect = [0.186, 0.307, 0.506];
+        for i in 0..3 {
+            assert!((n[i] as f64 / 30_000.0 - expect[i]).abs() < 0.015, "{n:?}");
+        }
+    }
+}
+
+/// One row of the probing-attack audit: the attacker's success after `reports` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    /// Reports the attacker asked for.
+    pub reports: usize,
+    /// Success with exact reports (the default report).
+    pub exact: f64,
+    /// Success with noised reports and no budget.
+    pub noised: f64,
+    /// Success with noised reports and the per-window budget.
+    pub budgeted: f64,
+    /// The bound `e^B / (1 + e^B)` for the ε actually spent with the budget.
+    pub bound: f64,
+}
+
+/// Simulates the probing attack against the real engine: a server sends catalogs of `k`
+/// offers, one tagged with a sensitive interest and the others neutral, to shoppers of whom
+/// half hold that interest, collects their reports, and guesses with the optimal
+/// (likelihood-ratio) test. Returns the attacker's success rate per number of reports.
+pub fn probing_attack(
+    k: usize,
+    settings: &PrivacySettings,
+    report_counts: &[usize],
+    shoppers: usize,
+    seed: u64,
+) -> Vec<AuditRow> {
+    use crate::catalog::Catalog;
+    use crate::profile::{Event, EventKind, Profile, Settings};
+    use crate::rank::{choose, Request, Scoring, SplitMix64};
+
+    let k = k.max(2);
+    let mut offers =
+        vec![r#"{"id":"PROBE","tags":{"health:condition":1},"popularity":0}"#.to_string()];
+    for i in 1..k {
+        offers.push(format!(
+            r#"{{"id":"NEUTRAL-{i}","tags":{{"category:running":0.2}},"popularity":0.3}}"#
+        ));
+    }
+    let catalog = Catalog::from_json(&format!(
+        r#"{{"version":1,"offers":[{}]}}"#,
+        offers.join(",")
+    ))
+    .expect("the audit catalog");
+    let probe = catalog.find("PROBE").expect("probe");
+    let now = 1_795_910_400_000;
+    let s = Settings::default();
+    let scoring = Scoring {
+        exploration: 0.0,
+        ..Scoring::default()
+    };
+    let mut rng = SplitMix64(seed);
+    let eps = settings.epsilon_per_report;
+    let (p, q) = {
+        let p = truth_probability(eps, k);
+        (p, (1.0 - p) / (k - 1) as f64)
+    };
+    let max_reports = report_counts.iter().copied().max().unwrap_or(0);
+    let budget_reports = (settings.budget_per_window / eps + 1e-9).floor() as usize;
+    let guess = |probes: usize, n: usize, p: f64, q: f64| -> bool {
+        // Likelihood ratio of "holds the interest" (a probe report has probability p) against
+        // "does not" (probability q); ties guessed as "does not".
+        let llr = probes as f64 * (p / q).ln() + (n - probes) as f64 * ((1.0 - p) / (1.0 - q)).ln();
+        llr > 0.0
+    };
+    let mut rows: Vec<AuditRow> = report_counts
+        .iter()
+        .map(|&r| AuditRow {
+            reports: r,
+            exact: 0.0,
+            noised: 0.0,
+            budgeted: 0.0,
+            bound: 0.0,
+        })
+        .collect();
+    for shopper in 0..shoppers {
+        let sensitive = shopper % 2 == 0;
+        let mut profile = Profile::new();
+        profile
+            .record(
+                &Event::new(EventKind::Purchase, ["category:running"]),
+                now,
+                &s,
+            )
+            .expect("event");
+        if sensitive {
+            profile
+                .record(
+                    &Event::new(EventKind::Purchase, ["health:condition"]),
+                    now,
+                    &s,
+                )
+                .expect("event");
+        }
+        let req = Request {
+            exclude: &[],
+            context: &[],
+            count: 1,
+            now,
+        };
+        let shown = choose(&catalog, &profile, &s, &scoring, &req, &mut rng)[0].offer;
+        // The attacker's view: the exact reports, and the noised ones in order.
+        let noised: Vec<bool> = (0..max_reports)
+            .map(|_| noised_report(shown, k, eps, &mut rng) == probe)
+            .collect();
+        for row in rows.iter_mut() {
+            let exact_guess = row.reports > 0 && shown == probe;
+            let n = row.reports;
+            let noised_guess = guess(noised[..n].iter().filter(|&&x| x).count(), n, p, q);
+            let m = n.min(budget_reports);
+            let budgeted_guess = guess(noised[..m].iter().filter(|&&x| x).count(), m, p, q);
+            for (hit, slot) in [
+                (exact_guess, &mut row.exact),
+                (noised_guess, &mut row.noised),
+                (budgeted_guess, &mut row.budgeted),
+            ] {
+                if hit == sensitive {
+                    *slot += 1.0 / shoppers as f64;
+                }
+            }
+        }
+    }
+    for row in rows.iter_mut() {
+        let spent = row.reports.min(budget_reports) as f64 * eps;
+        row.bound = spent.exp() / (1.0 + spent.exp());
+    }
+    rows
+}
