@@ -246,7 +246,27 @@ pub struct Settings {
     pub retention_ms: Millis,
     /// Weight each event kind adds to its tags: view, cart, purchase, search, click, dismiss.
     pub kind_weights: [f64; 6],
+    /// Sensitive tag namespaces: an event with a tag `ns:…` (or the tag `ns`) for one of
+    /// these teaches nothing about that tag, nor about its item. Lowercase.
+    pub sensitive: Vec<String>,
 }
+
+/// Tag namespaces never recorded by default: health, religion, sexuality, politics,
+/// financial distress and children's data. A site adds its own with the `sensitive` option.
+pub const DEFAULT_SENSITIVE: &[&str] = &[
+    "health",
+    "medical",
+    "pharmacy",
+    "religion",
+    "sexuality",
+    "sexual-orientation",
+    "politics",
+    "political",
+    "financial-distress",
+    "debt",
+    "child-data",
+    "age",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -254,7 +274,18 @@ impl Default for Settings {
             half_life_ms: 60 * DAY,
             retention_ms: 90 * DAY,
             kind_weights: [1.0, 3.0, 5.0, 1.5, 2.0, -3.0],
+            sensitive: DEFAULT_SENSITIVE.iter().map(|s| s.to_string()).collect(),
         }
+    }
+}
+
+impl Settings {
+    /// Whether `tag` is in a sensitive namespace (case-insensitive).
+    pub fn is_sensitive(&self, tag: &str) -> bool {
+        let namespace = tag.split(':').next().unwrap_or(tag);
+        self.sensitive
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(namespace))
     }
 }
 
@@ -389,8 +420,16 @@ impl Profile {
     /// Records one event at `now`. A refused event changes nothing. Returns `false`
     /// (and records nothing) while paused.
     pub fn record(&mut self, event: &Event, now: Millis, settings: &Settings) -> Result<bool> {
-        let (kind, tags) = event.validate()?;
+        let (kind, mut tags) = event.validate()?;
         if self.paused {
+            return Ok(false);
+        }
+        // A sensitive tag is never recorded, and neither is the item of an event that has one
+        // (its ID would say the same thing).
+        let before = tags.len();
+        tags.retain(|t| !settings.is_sensitive(t));
+        let touched_sensitive = tags.len() != before;
+        if touched_sensitive && tags.is_empty() && event.offer.is_none() {
             return Ok(false);
         }
         let add = settings.kind_weights[kind.slot()];
@@ -409,7 +448,7 @@ impl Profile {
             entry.last_seen = now.max(entry.last_seen);
             entry.counts[kind.slot()] = entry.counts[kind.slot()].saturating_add(1);
         }
-        if let Some(item) = &event.item {
+        if let Some(item) = event.item.as_ref().filter(|_| !touched_sensitive) {
             if matches!(
                 kind,
                 EventKind::View | EventKind::Cart | EventKind::Purchase

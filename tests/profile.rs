@@ -219,3 +219,32 @@ fn stored_weights_are_bounded_and_read_back_exactly() {
     assert!(p.interests["a"].weight <= pocketrank::profile::MAX_WEIGHT);
     assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
 }
+
+#[test]
+fn sensitive_tags_and_their_items_are_never_recorded() {
+    let s = Settings::default();
+    let mut p = Profile::new();
+    let e = Event::new(EventKind::Purchase, ["health:diabetes", "category:food"])
+        .with_item("glucose-strips");
+    assert!(
+        p.record(&e, T0, &s).unwrap(),
+        "the rest of the event is recorded"
+    );
+    assert!(p.interests.contains_key("category:food"));
+    assert!(!p.interests.contains_key("health:diabetes"));
+    assert!(p.items.is_empty(), "the item would say the same thing");
+    assert!(!p
+        .record(
+            &Event::new(EventKind::View, ["Religion:x", "politics"]),
+            T0,
+            &s
+        )
+        .unwrap());
+    assert!(!p.encode().contains("health") && !p.encode().contains("glucose"));
+    let site = Settings {
+        sensitive: vec!["lingerie".into()],
+        ..Settings::default()
+    };
+    p.record(&view(&["lingerie:lace"]), T0, &site).unwrap();
+    assert!(!p.interests.contains_key("lingerie:lace"));
+}

@@ -432,3 +432,33 @@ fn a_decision_carries_its_creative_and_a_local_explanation() {
     assert_eq!(c.length(), 1);
     assert_eq!(get(&c.creative("X").into(), "title"), "<b>x</b>");
 }
+
+#[wasm_bindgen_test]
+fn sensitive_tags_never_reach_local_storage() {
+    let ns = "web-sensitive";
+    cleanup(ns);
+    let opts = options(ns, r#","sensitive":["Lingerie"]"#);
+    let mut e = Engine::open(Some(opts.unchecked_into())).unwrap();
+    e.record(event(
+        r#"{"kind":"purchase","tags":["health:diabetes","category:food"],"item":"glucose-strips"}"#,
+    ))
+    .unwrap();
+    e.record(event(
+        r#"{"kind":"view","tags":["lingerie:lace"],"item":"sku-9"}"#,
+    ))
+    .unwrap();
+    let stored = storage()
+        .get_item(&format!("pocketrank:{ns}:profile"))
+        .unwrap()
+        .unwrap();
+    assert!(stored.contains("category:food"), "{stored}");
+    for secret in ["health", "diabetes", "glucose", "lingerie", "sku-9"] {
+        assert!(!stored.contains(secret), "{secret} in {stored}");
+    }
+    let profile = JSON::stringify(&e.profile().into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(!profile.contains("health") && !profile.contains("lingerie"));
+    cleanup(ns);
+}

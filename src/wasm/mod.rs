@@ -41,6 +41,10 @@ export interface EngineOptions {
   retentionDays?: number;
   /** Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01). */
   exploration?: number;
+  /** More sensitive tag namespaces, never recorded, added to the default list (health, medical,
+   * pharmacy, religion, sexuality, sexual-orientation, politics, political, financial-distress,
+   * debt, child-data, age): an event with a tag `health:…` teaches nothing about it, nor about its item. */
+  sensitive?: string[];
   /** How much several slots avoid similar offers (default 0.5; 0: plain top-k). */
   diversity?: number;
   /** Start paused, for sites that wait for consent; `resume()` starts learning. Never un-pauses a shopper's own pause. */
@@ -366,6 +370,7 @@ struct Options {
     retention_days: Option<f64>,
     exploration: Option<f64>,
     diversity: Option<f64>,
+    sensitive: Option<Vec<String>>,
     paused: Option<bool>,
     seed: Option<f64>,
     #[allow(dead_code)]
@@ -504,6 +509,7 @@ impl Engine {
                     "retentionDays",
                     "exploration",
                     "diversity",
+                    "sensitive",
                     "paused",
                     "now",
                     "seed",
@@ -524,7 +530,15 @@ impl Engine {
             }
         };
         let defaults = Settings::default();
+        let mut sensitive = defaults.sensitive.clone();
+        sensitive.extend(
+            opts.sensitive
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.to_ascii_lowercase()),
+        );
         let settings = Settings {
+            sensitive,
             half_life_ms: days(opts.half_life_days, defaults.half_life_ms, "halfLifeDays")?,
             retention_ms: days(opts.retention_days, defaults.retention_ms, "retentionDays")?,
             ..defaults
