@@ -222,7 +222,7 @@ pub fn probing_attack(
 
     let k = k.max(2);
     let mut offers =
-        vec![r#"{"id":"PROBE","tags":{"health:condition":1},"popularity":0}"#.to_string()];
+        vec![r#"{"id":"PROBE","tags":{"category:maternity":1},"popularity":0}"#.to_string()];
     for i in 1..k {
         offers.push(format!(
             r#"{{"id":"NEUTRAL-{i}","tags":{{"category:running":0.2}},"popularity":0.3}}"#
@@ -277,7 +277,7 @@ pub fn probing_attack(
         if sensitive {
             profile
                 .record(
-                    &Event::new(EventKind::Purchase, ["health:condition"]),
+                    &Event::new(EventKind::Purchase, ["category:maternity"]),
                     now,
                     &s,
                 )
