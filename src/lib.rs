@@ -25,7 +25,7 @@
 //! let mut engine = Engine::in_memory("shop", Settings::default(), Scoring::default(), now).unwrap();
 //! engine.record(&Event::new(EventKind::View, ["category:baking"]), now).unwrap();
 //! let mut rng = SplitMix64(7);
-//! let request = pocketrank::rank::Request { context: &[], count: 1, now, exclude: &[] };
+//! let request = pocketrank::rank::Request::new(1, now);
 //! let decisions = engine.choose(&catalog, &request, &mut rng, true);
 //! assert_eq!(decisions[0].offer_id, "BAKE-5");
 //! ```

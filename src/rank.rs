@@ -112,6 +112,18 @@ pub struct Request<'a> {
     pub exclude: &'a [String],
 }
 
+impl Request<'static> {
+    /// A request for `count` offers at `now`, with no page context and nothing excluded.
+    pub fn new(count: usize, now: Millis) -> Request<'static> {
+        Request {
+            context: &[],
+            count,
+            now,
+            exclude: &[],
+        }
+    }
+}
+
 /// Why an offer was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {

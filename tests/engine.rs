@@ -145,17 +145,7 @@ fn storage_that_throws_leaves_a_working_engine_in_memory() {
         Code::StorageUnavailable
     );
     assert!(e.record(&view("baking"), T0).unwrap());
-    let d = e.choose(
-        &catalog(),
-        &Request {
-            context: &[],
-            count: 1,
-            now: T0,
-            exclude: &[],
-        },
-        &mut SplitMix64(1),
-        true,
-    );
+    let d = e.choose(&catalog(), &Request::new(1, T0), &mut SplitMix64(1), true);
     assert_eq!(d[0].offer_id, "BAKE");
 }
 
@@ -214,17 +204,7 @@ fn clear_removes_every_key_the_library_wrote_and_only_those() {
         .unwrap();
     let mut e = open(&s, T0);
     e.record(&view("running"), T0).unwrap();
-    e.choose(
-        &catalog(),
-        &Request {
-            context: &[],
-            count: 1,
-            now: T0,
-            exclude: &[],
-        },
-        &mut SplitMix64(1),
-        true,
-    );
+    e.choose(&catalog(), &Request::new(1, T0), &mut SplitMix64(1), true);
     assert!(e.clear().unwrap() >= 2);
     let keys = s.0.borrow().keys().unwrap();
     assert!(
@@ -247,18 +227,7 @@ fn pause_stops_learning_and_shows_only_the_fallback_until_resumed() {
     assert!(!e.record(&view("baking"), T0).unwrap());
     assert!(!e.profile().interests.contains_key("baking"));
     assert_eq!(
-        e.choose(
-            &catalog(),
-            &Request {
-                context: &[],
-                count: 1,
-                now: T0,
-                exclude: &[]
-            },
-            &mut SplitMix64(1),
-            true
-        )[0]
-        .offer_id,
+        e.choose(&catalog(), &Request::new(1, T0), &mut SplitMix64(1), true)[0].offer_id,
         "G"
     );
     assert!(
@@ -267,18 +236,7 @@ fn pause_stops_learning_and_shows_only_the_fallback_until_resumed() {
     );
     e.set_paused(false, T0);
     assert_eq!(
-        e.choose(
-            &catalog(),
-            &Request {
-                context: &[],
-                count: 1,
-                now: T0,
-                exclude: &[]
-            },
-            &mut SplitMix64(1),
-            true
-        )[0]
-        .offer_id,
+        e.choose(&catalog(), &Request::new(1, T0), &mut SplitMix64(1), true)[0].offer_id,
         "RUN"
     );
 }
@@ -295,32 +253,12 @@ fn export_then_import_gives_the_same_decisions() {
     other.import(&exported, T0).unwrap();
     let c = catalog();
     let a: Vec<_> = e
-        .choose(
-            &c,
-            &Request {
-                context: &[],
-                count: 3,
-                now: T0,
-                exclude: &[],
-            },
-            &mut SplitMix64(5),
-            false,
-        )
+        .choose(&c, &Request::new(3, T0), &mut SplitMix64(5), false)
         .into_iter()
         .map(|d| d.offer_id)
         .collect();
     let b: Vec<_> = other
-        .choose(
-            &c,
-            &Request {
-                context: &[],
-                count: 3,
-                now: T0,
-                exclude: &[],
-            },
-            &mut SplitMix64(5),
-            false,
-        )
+        .choose(&c, &Request::new(3, T0), &mut SplitMix64(5), false)
         .into_iter()
         .map(|d| d.offer_id)
         .collect();
@@ -359,34 +297,14 @@ fn dismissing_an_offer_hides_it_and_teaches_against_its_tags() {
     let mut e = open(&s, T0);
     e.record(&view("running"), T0).unwrap();
     let c = catalog();
-    let d = e.choose(
-        &c,
-        &Request {
-            context: &[],
-            count: 1,
-            now: T0,
-            exclude: &[],
-        },
-        &mut SplitMix64(1),
-        true,
-    );
+    let d = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true);
     assert_eq!(d[0].offer_id, "RUN");
     e.feedback("RUN", EventKind::Dismiss, T0).unwrap();
     assert!(
         !e.profile().interests.contains_key("running"),
         "a dismissal outweighs one view"
     );
-    let next = e.choose(
-        &c,
-        &Request {
-            context: &[],
-            count: 1,
-            now: T0 + 1,
-            exclude: &[],
-        },
-        &mut SplitMix64(1),
-        true,
-    );
+    let next = e.choose(&c, &Request::new(1, T0 + 1), &mut SplitMix64(1), true);
     assert_ne!(next[0].offer_id, "RUN");
     assert_eq!(
         e.view(T0)

@@ -135,7 +135,7 @@ proptest! {
     #[test]
     fn never_an_expired_capped_dismissed_or_just_bought_offer(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), count in 1usize..4) {
         let scoring = Scoring { exploration: 0.3, ..Scoring::default() };
-        let ds = choose(&c, &p, &Settings::default(), &scoring, &Request { exclude: &[], context: &[], count, now }, &mut SplitMix64(seed));
+        let ds = choose(&c, &p, &Settings::default(), &scoring, &Request::new(count, now), &mut SplitMix64(seed));
         for d in &ds {
             prop_assert!(eligible(&c, &p, d.offer, now), "{} chosen but ineligible", d.offer_id);
             if !p.paused && !p.is_empty() {
@@ -151,7 +151,7 @@ proptest! {
     #[test]
     fn same_inputs_same_decision(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>()) {
         let scoring = Scoring::default();
-        let req = Request { exclude: &[], context: &[], count: 3, now };
+        let req = Request::new(3, now);
         let a = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
         let b = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
         prop_assert_eq!(a, b);
@@ -164,7 +164,7 @@ proptest! {
         prop_assume!(!p.paused && !p.is_empty());
         let tag = TAGS[tag];
         let order = |p: &Profile| -> Vec<String> {
-            choose(&c, p, &s, &scoring, &Request { exclude: &[], context: &[], count: c.len(), now }, &mut SplitMix64(0)).into_iter().map(|d| d.offer_id).collect()
+            choose(&c, p, &s, &scoring, &Request::new(c.len(), now), &mut SplitMix64(0)).into_iter().map(|d| d.offer_id).collect()
         };
         let before = order(&p);
         let mut raised = p.clone();
@@ -285,7 +285,7 @@ proptest! {
         let heaviest = p.interests.iter().max_by(|a, b| s.decay(a.1.weight, a.1.updated, t).total_cmp(&s.decay(b.1.weight, b.1.updated, t))).unwrap().0.clone();
         prop_assert_eq!(heaviest, "favourite");
         let c = Catalog::from_json(&json!({"version":1,"offers":[{"id":"F","tags":{"favourite":1}},{"id":"T","tags":{"tail:1":1,"tail:2":1}},{"id":"P","popularity":1}]}).to_string()).unwrap();
-        let req = Request { exclude: &[], context: &[], count: 3, now: t };
+        let req = Request::new(3, t);
         let a = choose(&c, &p, &s, &Scoring::default(), &req, &mut SplitMix64(seed));
         let reloaded = Profile::decode(&p.encode()).unwrap();
         let b = choose(&c, &reloaded, &s, &Scoring::default(), &req, &mut SplitMix64(seed));

@@ -96,12 +96,7 @@ fn an_empty_or_paused_profile_gets_the_fallback() {
         &Profile::new(),
         &Settings::default(),
         &Scoring::default(),
-        &Request {
-            exclude: &[],
-            context: &[],
-            count: 1,
-            now: T0,
-        },
+        &Request::new(1, T0),
         &mut SplitMix64(1),
     );
     assert_eq!(
@@ -122,12 +117,7 @@ fn an_empty_or_paused_profile_gets_the_fallback() {
         &Profile::new(),
         &Settings::default(),
         &Scoring::default(),
-        &Request {
-            exclude: &[],
-            context: &[],
-            count: 1,
-            now: T0,
-        },
+        &Request::new(1, T0),
         &mut SplitMix64(1),
     );
     assert_eq!(
@@ -317,12 +307,7 @@ fn exploration_sometimes_shows_another_eligible_offer_and_says_so() {
             &p,
             &Settings::default(),
             &scoring,
-            &Request {
-                exclude: &[],
-                context: &[],
-                count: 1,
-                now: T0,
-            },
+            &Request::new(1, T0),
             &mut rng,
         );
         if d[0].reason == Reason::Explore {
@@ -352,12 +337,7 @@ fn the_explanation_names_the_interests_behind_the_offer() {
         &p,
         &Settings::default(),
         &no_explore(),
-        &Request {
-            exclude: &[],
-            context: &[],
-            count: 1,
-            now: T0,
-        },
+        &Request::new(1, T0),
         &mut SplitMix64(1),
     );
     assert_eq!(
@@ -372,12 +352,7 @@ fn the_explanation_names_the_interests_behind_the_offer() {
         &Profile::new(),
         &Settings::default(),
         &no_explore(),
-        &Request {
-            exclude: &[],
-            context: &[],
-            count: 1,
-            now: T0,
-        },
+        &Request::new(1, T0),
         &mut SplitMix64(1),
     );
     assert!(explain(&fallback[0], &Profile::new()).contains("not based on your activity"));
@@ -439,12 +414,7 @@ fn with_several_slots_the_first_always_holds_the_best_offer() {
             &p,
             &Settings::default(),
             &scoring,
-            &Request {
-                exclude: &[],
-                context: &[],
-                count: 3,
-                now: T0,
-            },
+            &Request::new(3, T0),
             &mut rng,
         );
         assert_eq!(
