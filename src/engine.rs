@@ -17,8 +17,10 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Code, Error, Result};
+use crate::privacy::{self, PrivacySettings, ReportMode};
 use crate::profile::{Event, EventKind, Profile, Settings, MAX_STORED_BYTES};
 use crate::rank::{self, Decision, Random, Request, Scoring};
+use crate::safeguard::{self, Guard, LedgerEntry, Mechanism, SafeguardState};
 use crate::store::{self, ProfileStore};
 use crate::Millis;
 
@@ -45,6 +47,8 @@ pub struct Status {
     pub newer_version_stored: bool,
     /// Size of the stored profile, in bytes.
     pub stored_bytes: usize,
+    /// Why the latest decision was not personal although the profile could have made it so.
+    pub guard: Option<Guard>,
 }
 
 /// The engine over one store and namespace.
@@ -62,6 +66,14 @@ pub struct Engine {
     writer: u32,
     seq: u64,
     pending: Vec<(u64, Change, Millis)>,
+    privacy: PrivacySettings,
+    guards: SafeguardState,
+    guards_raw: Option<String>,
+    /// False when a newer version's privacy record is stored: it is left untouched.
+    guards_writable: bool,
+    /// The sensitive namespaces of the defaults and the site, before the shopper's own.
+    base_sensitive: Vec<String>,
+    entries: u32,
 }
 
 /// A change this engine made, kept until a stored profile is seen to include it, so that
@@ -108,6 +120,7 @@ impl Engine {
                 "must be in [0, 1]",
             ));
         }
+        let base_sensitive = settings.sensitive.clone();
         let mut engine = Engine {
             namespace: namespace.to_string(),
             key: store::profile_key(namespace),
@@ -123,11 +136,18 @@ impl Engine {
                 quarantined: Vec::new(),
                 newer_version_stored: false,
                 stored_bytes: 0,
+                guard: None,
             },
             shown: BTreeMap::new(),
             writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             seq: 0,
             pending: Vec::new(),
+            privacy: PrivacySettings::default(),
+            guards: SafeguardState::new(),
+            guards_raw: None,
+            guards_writable: true,
+            base_sensitive,
+            entries: 0,
         };
         engine.sync(now);
         engine.profile.prune(now, &engine.settings);
@@ -168,6 +188,10 @@ impl Engine {
     /// Reads the stored profile if it changed since it was last read or written (another
     /// tab wrote it), setting aside what cannot be read.
     pub fn sync(&mut self, now: Millis) {
+        if !self.persistent {
+            return;
+        }
+        self.sync_guards(now);
         if !self.persistent {
             return;
         }
@@ -227,6 +251,264 @@ impl Engine {
                     Err(err) => self.go_memory(Some(err)),
                 }
             }
+        }
+    }
+
+    /// Reads the stored privacy record if it changed, merging it with this tab's (entries are
+    /// sets: no tab's report is lost), and setting aside what cannot be read.
+    fn sync_guards(&mut self, now: Millis) {
+        let key = store::privacy_key(&self.namespace);
+        let raw = match self.store.get(&key) {
+            Ok(raw) => raw,
+            Err(e) => return self.go_memory(Some(e)),
+        };
+        if raw == self.guards_raw {
+            return;
+        }
+        let Some(text) = raw else {
+            // Cleared elsewhere: everything it held goes, as the shopper asked.
+            self.guards = SafeguardState::new();
+            self.guards_raw = None;
+            self.apply_sensitive();
+            return;
+        };
+        match SafeguardState::decode(&text) {
+            Ok(mut stored) => {
+                self.guards_raw = Some(text);
+                let ours_had_more = stored.merge(&self.guards);
+                self.guards = stored;
+                self.guards.prune(now, &self.privacy);
+                self.apply_sensitive();
+                if ours_had_more {
+                    self.persist_guards();
+                }
+            }
+            Err(e) if e.code == Code::ProfileNewerVersion => {
+                // Left untouched; the safeguards go on in memory for this page.
+                self.guards_writable = false;
+                self.guards_raw = Some(text);
+                self.status.newer_version_stored = true;
+            }
+            Err(e) => {
+                let qkey = format!("{}-privacy", store::quarantine_key(&self.namespace, now));
+                match self.store.set(&qkey, &text) {
+                    Ok(()) => {
+                        if let Err(err) = self.store.remove(&key) {
+                            return self.go_memory(Some(err));
+                        }
+                        self.status.quarantined.push(qkey);
+                        self.status.reason = Some(e);
+                        self.guards_raw = None;
+                        self.persist_guards();
+                    }
+                    Err(err) => {
+                        self.guards_writable = false;
+                        self.status.reason = Some(err);
+                    }
+                }
+            }
+        }
+    }
+
+    fn persist_guards(&mut self) {
+        if !self.persistent || !self.guards_writable {
+            return;
+        }
+        let text = self.guards.encode();
+        match self.store.set(&store::privacy_key(&self.namespace), &text) {
+            Ok(()) => self.guards_raw = Some(text),
+            Err(e) if e.code == Code::StorageQuota => self.status.reason = Some(e),
+            Err(e) => self.go_memory(Some(e)),
+        }
+    }
+
+    fn apply_sensitive(&mut self) {
+        let mut all = self.base_sensitive.clone();
+        for ns in &self.guards.sensitive {
+            if !all.contains(ns) {
+                all.push(ns.clone());
+            }
+        }
+        self.settings.sensitive = all;
+    }
+
+    fn next_entry_id(&mut self) -> u64 {
+        self.entries = self.entries.wrapping_add(1);
+        (u64::from(self.writer) << 32) | u64::from(self.entries)
+    }
+
+    /// Sets the privacy options (see [`PrivacySettings`]).
+    pub fn set_privacy(&mut self, privacy: PrivacySettings, now: Millis) -> Result<()> {
+        privacy.validate()?;
+        self.privacy = privacy;
+        self.sync(now);
+        self.guards.prune(now, &self.privacy);
+        Ok(())
+    }
+
+    /// The privacy options in force.
+    pub fn privacy(&self) -> &PrivacySettings {
+        &self.privacy
+    }
+
+    /// The body a report of `decision` carries: the offer ID, or with noised reports an ID
+    /// drawn by randomized response over the whole catalog (drawn once, here, so that
+    /// sending it twice says nothing more).
+    pub fn report_body(
+        &self,
+        catalog: &Catalog,
+        decision: &Decision,
+        rng: &mut dyn Random,
+    ) -> String {
+        match self.privacy.mode {
+            ReportMode::Noised => {
+                let i = privacy::noised_report(
+                    decision.offer,
+                    catalog.len(),
+                    self.privacy.epsilon_per_report,
+                    rng,
+                );
+                catalog.offer(i).id.clone()
+            }
+            _ => decision.offer_id.clone(),
+        }
+    }
+
+    /// A report of `body` to `url` is about to be sent: spends its ε (noised reports) and
+    /// writes it to the ledger. `None` when the budget is spent: then nothing may be sent.
+    pub fn log_report(&mut self, body: &str, url: &str, now: Millis) -> Option<LedgerEntry> {
+        self.sync(now);
+        let (mechanism, epsilon) = match self.privacy.mode {
+            ReportMode::Exact => (Mechanism::Exact, None),
+            ReportMode::Noised => {
+                let e = self.privacy.epsilon_per_report;
+                let id = self.next_entry_id();
+                if !self.guards.try_spend(id, e, now, &self.privacy) {
+                    return None;
+                }
+                (Mechanism::Noised, Some(e))
+            }
+            // The ε was spent when the offer was drawn; the report only repeats it.
+            ReportMode::PrivateChoice => (Mechanism::PrivateChoice, Some(0.0)),
+        };
+        let entry = LedgerEntry {
+            id: self.next_entry_id(),
+            t: now,
+            url: url.chars().take(safeguard::MAX_ENDPOINT_LEN).collect(),
+            body: body.to_string(),
+            m: mechanism,
+            e: epsilon,
+        };
+        self.guards.log(entry.clone());
+        self.persist_guards();
+        Some(entry)
+    }
+
+    /// Adds a namespace to the shopper's own sensitive list: from now on its tags are never
+    /// recorded, and the interests already recorded in it are forgotten at once.
+    pub fn add_sensitive(&mut self, namespace: &str, now: Millis) -> Result<bool> {
+        let ns = safeguard::check_sensitive(namespace)?;
+        self.sync(now);
+        let added = !self.settings.sensitive.contains(&ns);
+        if added {
+            if self.guards.sensitive.len() >= safeguard::MAX_SHOPPER_SENSITIVE {
+                return Err(Error::at_field(
+                    Code::OptionsInvalid,
+                    "sensitive",
+                    format!(
+                        "at most {} namespaces can be added",
+                        safeguard::MAX_SHOPPER_SENSITIVE
+                    ),
+                ));
+            }
+            self.guards.sensitive.push(ns.clone());
+            self.guards.sensitive_t = now.max(self.guards.sensitive_t + 1);
+            self.apply_sensitive();
+            self.persist_guards();
+        }
+        let doomed: Vec<String> = self
+            .profile
+            .interests
+            .keys()
+            .filter(|t| self.settings.is_sensitive(t))
+            .cloned()
+            .collect();
+        let forgot = !doomed.is_empty();
+        for tag in doomed {
+            self.change(Change::Forget(tag), now);
+        }
+        if forgot {
+            self.persist(now);
+        }
+        Ok(added)
+    }
+
+    /// Removes a namespace the shopper added (the defaults and the site's stay). Whether it
+    /// was there.
+    pub fn remove_sensitive(&mut self, namespace: &str, now: Millis) -> bool {
+        let ns = namespace.trim().to_ascii_lowercase();
+        self.sync(now);
+        let before = self.guards.sensitive.len();
+        self.guards.sensitive.retain(|n| *n != ns);
+        if self.guards.sensitive.len() == before {
+            return false;
+        }
+        self.guards.sensitive_t = now.max(self.guards.sensitive_t + 1);
+        self.apply_sensitive();
+        self.persist_guards();
+        true
+    }
+
+    /// The privacy safeguards as the shopper may see them.
+    pub fn privacy_view(&mut self, now: Millis) -> PrivacyView {
+        self.sync(now);
+        let p = &self.privacy;
+        let g = &self.guards;
+        let budgeted = p.mode != ReportMode::Exact;
+        PrivacyView {
+            mode: match p.mode {
+                ReportMode::Exact => Mechanism::Exact,
+                ReportMode::Noised => Mechanism::Noised,
+                ReportMode::PrivateChoice => Mechanism::PrivateChoice,
+            }
+            .as_str(),
+            epsilon: budgeted.then_some(p.epsilon_per_report),
+            budget_per_week: budgeted.then_some(p.budget_per_window),
+            window_days: p.window_ms as f64 / 86_400_000.0,
+            spent: budgeted.then(|| g.spent_at(now, p)),
+            remaining: budgeted.then(|| g.remaining(now, p)),
+            frees_at: if budgeted { g.frees_at(now, p) } else { None },
+            min_offers: p.min_offers,
+            catalogs_per_week: p.catalogs_per_window,
+            catalogs_this_week: g
+                .catalogs
+                .iter()
+                .filter(|c| now - c.t < p.window_ms)
+                .count(),
+            guard: self.status.guard.map(|x| x.code().as_str()),
+            sensitive_defaults: crate::profile::DEFAULT_SENSITIVE
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            sensitive_site: self
+                .base_sensitive
+                .iter()
+                .filter(|s| !crate::profile::DEFAULT_SENSITIVE.contains(&s.as_str()))
+                .cloned()
+                .collect(),
+            sensitive_shopper: g.sensitive.clone(),
+            ledger: g
+                .ledger
+                .iter()
+                .rev()
+                .map(|l| LedgerView {
+                    time: l.t,
+                    endpoint: l.url.clone(),
+                    body: l.body.clone(),
+                    mechanism: l.m.as_str(),
+                    epsilon: l.e,
+                })
+                .collect(),
         }
     }
 
@@ -319,14 +601,35 @@ impl Engine {
     ) -> Vec<Decision> {
         let now = req.now;
         self.sync(now);
-        let decisions = rank::choose(
-            catalog,
-            &self.profile,
-            &self.settings,
-            &self.scoring,
-            req,
-            rng,
-        );
+        let guard = self.guard(catalog, req);
+        self.status.guard = guard;
+        let decisions = if guard.is_some() {
+            // Not personal: only what the shopper was shown and dismissed still counts (caps).
+            let blank = Profile {
+                offers: self.profile.offers.clone(),
+                ..Profile::new()
+            };
+            rank::choose(catalog, &blank, &self.settings, &self.scoring, req, rng)
+        } else if self.privacy.mode == ReportMode::PrivateChoice && self.personal() {
+            rank::choose_private(
+                catalog,
+                &self.profile,
+                &self.settings,
+                &self.scoring,
+                req,
+                self.privacy.epsilon_per_report,
+                rng,
+            )
+        } else {
+            rank::choose(
+                catalog,
+                &self.profile,
+                &self.settings,
+                &self.scoring,
+                req,
+                rng,
+            )
+        };
         for d in &decisions {
             self.shown.insert(
                 d.offer_id.clone(),
@@ -347,6 +650,43 @@ impl Engine {
             self.persist(now);
         }
         decisions
+    }
+
+    fn personal(&self) -> bool {
+        !self.profile.paused && !self.profile.is_empty()
+    }
+
+    /// Whether a guard keeps this decision from being personal (it registers the catalog
+    /// and, with private choice, spends the ε when none does).
+    fn guard(&mut self, catalog: &Catalog, req: &Request) -> Option<Guard> {
+        if !self.personal() {
+            return None;
+        }
+        let now = req.now;
+        let p = self.privacy.clone();
+        if catalog.len() < p.min_offers {
+            return Some(Guard::CatalogTooSmall);
+        }
+        let before = self.guards.catalogs.len();
+        let admitted = self.guards.admit_catalog(catalog.content_hash(), now, &p);
+        let mut changed = self.guards.catalogs.len() != before;
+        let mut guard = (!admitted).then_some(Guard::TooManyCatalogs);
+        if guard.is_none() && p.mode == ReportMode::PrivateChoice {
+            let slots = req.count.max(1).min(catalog.len()) as f64;
+            let id = self.next_entry_id();
+            if self
+                .guards
+                .try_spend(id, p.epsilon_per_report * slots, now, &p)
+            {
+                changed = true;
+            } else {
+                guard = Some(Guard::BudgetSpent);
+            }
+        }
+        if changed {
+            self.persist_guards();
+        }
+        guard
     }
 
     /// The shopper clicked or dismissed an offer. The offer's tags (when it was chosen by
@@ -402,6 +742,10 @@ impl Engine {
         self.last_raw = None;
         self.status.stored_bytes = 0;
         self.status.quarantined.clear();
+        self.status.guard = None;
+        self.guards = SafeguardState::new();
+        self.guards_raw = None;
+        self.apply_sensitive();
         if self.status.storage == StorageMode::Local || self.status.newer_version_stored {
             return store::clear(self.store.as_mut(), &self.namespace);
         }
@@ -433,8 +777,11 @@ impl Engine {
     /// Replaces the profile with an export. A refused export changes nothing.
     pub fn import(&mut self, text: &str, now: Millis) -> Result<()> {
         let mut p = Profile::decode(text)?;
-        p.prune(now, &self.settings);
         self.sync(now);
+        p.prune(now, &self.settings);
+        // What the sensitive list keeps out is kept out of an import too.
+        p.interests
+            .retain(|tag, _| !self.settings.is_sensitive(tag));
         // An import replaces everything, including what other tabs had not yet seen.
         p.applied.clear();
         self.pending.clear();
@@ -475,6 +822,58 @@ impl Engine {
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
+}
+
+/// One report in the ledger, as the shopper sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerView {
+    /// When it was sent, ms since the epoch.
+    pub time: Millis,
+    /// Where.
+    pub endpoint: String,
+    /// The whole body, exactly as sent.
+    pub body: String,
+    /// `exact`, `noised` or `private-choice`.
+    pub mechanism: &'static str,
+    /// ε spent (none for an exact report).
+    pub epsilon: Option<f64>,
+}
+
+/// The privacy safeguards as the shopper sees them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrivacyView {
+    /// `exact`, `noised` or `private-choice`: what the site receives.
+    pub mode: &'static str,
+    /// ε per report (or per privately chosen slot); none in exact mode.
+    pub epsilon: Option<f64>,
+    /// ε per window; none in exact mode.
+    pub budget_per_week: Option<f64>,
+    /// The window, in days.
+    pub window_days: f64,
+    /// ε spent in the window.
+    pub spent: Option<f64>,
+    /// ε left in the window.
+    pub remaining: Option<f64>,
+    /// When the oldest spend leaves the window.
+    pub frees_at: Option<Millis>,
+    /// Catalogs with fewer offers are not personalized.
+    pub min_offers: usize,
+    /// Distinct catalogs personalized per window, at most.
+    pub catalogs_per_week: usize,
+    /// Distinct catalogs personalized in the window so far.
+    pub catalogs_this_week: usize,
+    /// Code of the guard that kept the latest decision from being personal, if any.
+    pub guard: Option<&'static str>,
+    /// The default sensitive namespaces.
+    pub sensitive_defaults: Vec<String>,
+    /// The site's own.
+    pub sensitive_site: Vec<String>,
+    /// The shopper's own.
+    pub sensitive_shopper: Vec<String>,
+    /// Reports sent, latest first.
+    pub ledger: Vec<LedgerView>,
 }
 
 /// One interest, as the shopper sees it.

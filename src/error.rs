@@ -61,6 +61,9 @@ codes! {
     ReportInvalidUrl => "report.invalid_url", "The report URL cannot be used.";
     ReportNetwork => "report.network", "The report request failed before a response arrived.";
     ReportRejected => "report.rejected", "The report endpoint answered with a non-2xx status.";
+    PrivacyCatalogTooSmall => "privacy.catalog_too_small", "Not personalized: the catalog has fewer offers than `privacy.minOffers`.";
+    PrivacyTooManyCatalogs => "privacy.too_many_catalogs", "Not personalized: `privacy.catalogsPerWeek` other catalogs were personalized this week.";
+    PrivacyBudgetSpent => "privacy.budget_spent", "The week's privacy budget is spent: no report is sent (private choice: the choice is not personal).";
 }
 
 impl fmt::Display for Code {
@@ -127,7 +130,8 @@ mod tests {
             assert!(seen.insert(s), "duplicate code {s}");
             let (area, name) = s.split_once('.').expect("area.name");
             assert!(
-                ["catalog", "event", "profile", "options", "storage", "report"].contains(&area)
+                ["catalog", "event", "profile", "options", "storage", "report", "privacy"]
+                    .contains(&area)
             );
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }

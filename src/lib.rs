@@ -14,6 +14,7 @@
 //! - [`store`]: the storage trait and the in-memory store;
 //! - [`engine`]: a profile kept in a store, with the shopper's controls;
 //! - [`privacy`]: noised reports, the exponential mechanism, the per-device budget, debiasing;
+//! - [`safeguard`]: what the privacy safeguards remember: budget spent, ledger, catalogs seen;
 //! - [`error`]: one error type with stable codes.
 //!
 //! ```
@@ -37,6 +38,7 @@ pub mod error;
 pub mod privacy;
 pub mod profile;
 pub mod rank;
+pub mod safeguard;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

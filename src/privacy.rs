@@ -24,24 +24,92 @@ use crate::Millis;
 
 const DAY: Millis = 86_400_000;
 
+/// What a report carries, and how the shown offer is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportMode {
+    /// The report is the offer shown, exactly (the default, as the product promises).
+    Exact,
+    /// The report is randomized response over the whole catalog, ε per report, within the
+    /// budget; the shopper still sees the best offer.
+    Noised,
+    /// The shown offer is drawn by the exponential mechanism, ε per slot, within the budget;
+    /// the report is that offer.
+    PrivateChoice,
+}
+
 /// The privacy options, with their documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrivacySettings {
-    /// ε spent by one noised report.
+    /// What a report carries.
+    pub mode: ReportMode,
+    /// ε spent by one noised report (or one privately chosen slot).
     pub epsilon_per_report: f64,
     /// ε a device may spend per window; no report is sent beyond it.
     pub budget_per_window: f64,
-    /// The rolling window.
+    /// The rolling window of the budget and of the catalog guard.
     pub window_ms: Millis,
+    /// Catalogs with fewer offers are never personalized.
+    pub min_offers: usize,
+    /// At most this many distinct catalogs (by content hash) are personalized per window.
+    pub catalogs_per_window: usize,
 }
 
 impl Default for PrivacySettings {
     fn default() -> Self {
         PrivacySettings {
+            mode: ReportMode::Exact,
             epsilon_per_report: 1.0,
             budget_per_window: 8.0,
             window_ms: 7 * DAY,
+            min_offers: 5,
+            catalogs_per_window: 8,
         }
+    }
+}
+
+impl PrivacySettings {
+    /// Checks ranges: ε in (0, 20], a budget of at least one ε and at most 1,000, at least
+    /// one catalog per window, `min_offers` of at least 1.
+    pub fn validate(&self) -> crate::Result<()> {
+        use crate::error::{Code, Error};
+        let e = self.epsilon_per_report;
+        if !(e.is_finite() && e > 0.0 && e <= 20.0) {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.epsilon",
+                format!("{e} is not in (0, 20]"),
+            ));
+        }
+        let b = self.budget_per_window;
+        if !(b.is_finite() && b >= e && b <= 1000.0) {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.budgetPerWeek",
+                format!("{b} is not from epsilon ({e}) to 1000"),
+            ));
+        }
+        if self.min_offers < 1 || self.min_offers > 50_000 {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.minOffers",
+                "must be a whole number from 1 to 50000",
+            ));
+        }
+        if self.catalogs_per_window < 1 || self.catalogs_per_window > 10_000 {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.catalogsPerWeek",
+                "must be a whole number from 1 to 10000",
+            ));
+        }
+        if self.window_ms < 60_000 {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.window",
+                "must be at least a minute",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -135,6 +135,8 @@ pub enum Reason {
     Fallback,
     /// Not personal: the best by the server's priors and the page context.
     Popular,
+    /// Drawn by the exponential mechanism over the profile's scores (private choice).
+    Private,
 }
 
 impl Reason {
@@ -145,6 +147,7 @@ impl Reason {
             Reason::Explore => "explore",
             Reason::Fallback => "fallback",
             Reason::Popular => "popular",
+            Reason::Private => "private",
         }
     }
 }
@@ -562,6 +565,9 @@ pub fn explain(decision: &Decision, profile: &Profile) -> String {
             "Chosen at random among the offers you can see, so that new interests can show up"
         }
         Reason::Personal => "Picked for you",
+        Reason::Private => {
+            "Drawn for you, with deliberate randomness that keeps your interests private,"
+        }
     };
     if because.is_empty() {
         format!("{head}. Nothing about you left this device.")
@@ -572,4 +578,53 @@ pub fn explain(decision: &Decision, profile: &Profile) -> String {
         };
         format!("{head} because {list}. Nothing about you left this device.")
     }
+}
+
+/// Private choice: each slot is drawn by the exponential mechanism
+/// ([`crate::privacy::exponential_choice`]) over the scores of the eligible offers, normalized
+/// to [0, 1], so that what is shown is `epsilon`-differentially-private per slot with respect
+/// to the shopper's interests and items. `requires` and `excludes` look at the page context
+/// only (an offer that needs an interest would otherwise reveal it by being drawable at all);
+/// caps, dismissals and just-bought items still apply, as they are the shopper's own actions.
+pub fn choose_private(
+    catalog: &Catalog,
+    profile: &Profile,
+    settings: &Settings,
+    scoring: &Scoring,
+    req: &Request,
+    epsilon: f64,
+    rng: &mut dyn Random,
+) -> Vec<Decision> {
+    let count = req.count.max(1).min(catalog.len());
+    let mut view = View::build(catalog, profile, settings, scoring, req, true);
+    view.tag_present.iter_mut().for_each(|p| *p = false);
+    for tag in req.context {
+        if let Some(id) = catalog.tag_id(tag) {
+            view.tag_present[id as usize] = true;
+        }
+    }
+    let mut eligible: Vec<(f32, usize)> = (0..catalog.len())
+        .filter(|&i| view.eligible(catalog, i, req.now))
+        .map(|i| (view.score(catalog, scoring, i), i))
+        .collect();
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count && !eligible.is_empty() {
+        let scores: Vec<f32> = eligible.iter().map(|e| e.0).collect();
+        let Some(k) = crate::privacy::exponential_choice(&scores, epsilon, rng) else {
+            break;
+        };
+        let (s, i) = eligible.remove(k);
+        out.push(decision(
+            catalog,
+            &view,
+            scoring,
+            profile,
+            settings,
+            req,
+            i,
+            s,
+            Reason::Private,
+        ));
+    }
+    out
 }

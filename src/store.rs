@@ -109,6 +109,11 @@ pub fn profile_key(namespace: &str) -> String {
     format!("pocketrank:{namespace}:profile")
 }
 
+/// The key of the privacy record (budget, ledger, catalogs seen, the shopper's sensitive list).
+pub fn privacy_key(namespace: &str) -> String {
+    format!("pocketrank:{namespace}:privacy")
+}
+
 /// The key under which an unreadable value found at `now` is set aside.
 pub fn quarantine_key(namespace: &str, now: crate::Millis) -> String {
     format!("pocketrank:{namespace}:quarantine:{now}")

@@ -63,8 +63,9 @@ fn view(tag: &str) -> Event {
     Event::new(EventKind::View, [tag])
 }
 
+/// Five offers: the privacy guard personalizes no catalog of fewer (`min_offers`).
 fn catalog() -> Catalog {
-    Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"running":1}},{"id":"BAKE","tags":{"baking":1}},{"id":"G"}]}"#).unwrap()
+    Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"running":1}},{"id":"BAKE","tags":{"baking":1}},{"id":"G"},{"id":"KNIT","tags":{"knitting":1}},{"id":"SAIL","tags":{"sailing":1}}]}"#).unwrap()
 }
 
 #[test]

@@ -1,0 +1,403 @@
+//! What the privacy safeguards remember on the device, under `pocketrank:<namespace>:privacy`:
+//! the ε spent (the budget), the ledger of every report sent, the catalogs personalized in
+//! the window (the catalog guard), and the namespaces the shopper added to the sensitive list.
+//!
+//! It is kept apart from the profile: it is about what left the device, not about the
+//! shopper's interests, and an import of a profile must not reset it. Several tabs write it:
+//! every entry carries an ID unique to the tab that made it, and two copies merge as sets, so
+//! no tab's report is lost from the ledger or from the budget.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Code, Error, Result};
+use crate::privacy::PrivacySettings;
+use crate::Millis;
+
+/// Version of the stored form.
+pub const STATE_VERSION: u32 = 1;
+/// Most reports kept in the ledger (the latest).
+pub const MAX_LEDGER: usize = 200;
+/// Most namespaces a shopper may add to the sensitive list.
+pub const MAX_SHOPPER_SENSITIVE: usize = 32;
+/// Longest endpoint URL kept in the ledger.
+pub const MAX_ENDPOINT_LEN: usize = 2048;
+
+/// How a report's body was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mechanism {
+    /// The offer shown, exactly (the default).
+    Exact,
+    /// Randomized response over the whole catalog.
+    Noised,
+    /// The offer shown, itself drawn by the exponential mechanism.
+    PrivateChoice,
+}
+
+impl Mechanism {
+    /// The name used in the JS API and on "Your data".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::Exact => "exact",
+            Mechanism::Noised => "noised",
+            Mechanism::PrivateChoice => "private-choice",
+        }
+    }
+}
+
+/// ε spent at one time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spend {
+    /// Unique to the tab and the spend.
+    pub id: u64,
+    /// When.
+    pub t: Millis,
+    /// How much.
+    pub e: f64,
+}
+
+/// One report that left the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Unique to the tab and the report.
+    pub id: u64,
+    /// When it was sent.
+    pub t: Millis,
+    /// Where it was sent.
+    pub url: String,
+    /// The whole body, exactly.
+    pub body: String,
+    /// How the body was chosen.
+    pub m: Mechanism,
+    /// ε spent for it (none for an exact report: it is not differentially private).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<f64>,
+}
+
+/// A catalog that was personalized, and when first in the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenCatalog {
+    /// The catalog's content hash.
+    pub h: u64,
+    /// First personalized at.
+    pub t: Millis,
+}
+
+/// Why a decision was not personal although the profile could have made it so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// The catalog has fewer offers than `min_offers`.
+    CatalogTooSmall,
+    /// `catalogs_per_window` other catalogs were personalized in the window already.
+    TooManyCatalogs,
+    /// Private choice, and the budget of the window is spent.
+    BudgetSpent,
+}
+
+impl Guard {
+    /// Its stable code.
+    pub fn code(self) -> Code {
+        match self {
+            Guard::CatalogTooSmall => Code::PrivacyCatalogTooSmall,
+            Guard::TooManyCatalogs => Code::PrivacyTooManyCatalogs,
+            Guard::BudgetSpent => Code::PrivacyBudgetSpent,
+        }
+    }
+}
+
+/// Everything the safeguards remember.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SafeguardState {
+    /// Version of the stored form.
+    pub v: u32,
+    /// ε spent, inside the window.
+    #[serde(default)]
+    pub spent: Vec<Spend>,
+    /// Reports sent, the latest [`MAX_LEDGER`], oldest first.
+    #[serde(default)]
+    pub ledger: Vec<LedgerEntry>,
+    /// Catalogs personalized inside the window.
+    #[serde(default)]
+    pub catalogs: Vec<SeenCatalog>,
+    /// Namespaces the shopper added to the sensitive list.
+    #[serde(default)]
+    pub sensitive: Vec<String>,
+    /// When the shopper last changed that list (the latest change wins between tabs).
+    #[serde(default)]
+    pub sensitive_t: Millis,
+}
+
+fn invalid(what: impl std::fmt::Display) -> Error {
+    Error::new(
+        Code::ProfileInvalid,
+        format!("the stored privacy record cannot be read: {what}"),
+    )
+}
+
+/// Checks a sensitive namespace: 1–64 characters of `[a-z0-9._-]` (lowercased first).
+pub fn check_sensitive(namespace: &str) -> Result<String> {
+    let ns = namespace.trim().to_ascii_lowercase();
+    let ok = !ns.is_empty()
+        && ns.len() <= 64
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(ns)
+    } else {
+        Err(Error::at_field(
+            Code::OptionsInvalid,
+            "sensitive",
+            format!("{namespace:?} is not 1–64 characters of a-z 0-9 . _ -"),
+        ))
+    }
+}
+
+impl SafeguardState {
+    /// An empty state.
+    pub fn new() -> SafeguardState {
+        SafeguardState {
+            v: STATE_VERSION,
+            ..SafeguardState::default()
+        }
+    }
+
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored form: `profile.newer_version` for a newer one, `profile.invalid` for
+    /// anything that is not a state this version wrote.
+    pub fn decode(text: &str) -> Result<SafeguardState> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
+        }
+        let version: Version = serde_json::from_str(text).map_err(invalid)?;
+        if version.v > STATE_VERSION {
+            return Err(Error::new(
+                Code::ProfileNewerVersion,
+                format!(
+                    "the stored privacy record is of version {} (this library reads {STATE_VERSION})",
+                    version.v
+                ),
+            ));
+        }
+        let s: SafeguardState = serde_json::from_str(text).map_err(invalid)?;
+        if s.v != STATE_VERSION {
+            return Err(invalid(format!("version {}", s.v)));
+        }
+        if s.spent.len() > 100_000 || s.catalogs.len() > 100_000 || s.ledger.len() > MAX_LEDGER {
+            return Err(invalid("too many entries"));
+        }
+        if s.spent.iter().any(|x| !x.e.is_finite() || x.e < 0.0)
+            || s.ledger
+                .iter()
+                .any(|x| x.e.is_some_and(|e| !e.is_finite() || e < 0.0))
+        {
+            return Err(invalid("a spent ε is not a non-negative number"));
+        }
+        if s.ledger
+            .iter()
+            .any(|x| x.url.len() > MAX_ENDPOINT_LEN || x.body.len() > 1024)
+        {
+            return Err(invalid("a ledger entry is too long"));
+        }
+        if s.sensitive.len() > MAX_SHOPPER_SENSITIVE
+            || s.sensitive
+                .iter()
+                .any(|n| check_sensitive(n).ok().as_deref() != Some(n.as_str()))
+        {
+            return Err(invalid("the sensitive list"));
+        }
+        Ok(s)
+    }
+
+    /// Adds what `other` has and this one lacks (entries by ID, catalogs by hash); the
+    /// later sensitive list wins. Whether anything changed.
+    pub fn merge(&mut self, other: &SafeguardState) -> bool {
+        let mut changed = false;
+        for s in &other.spent {
+            if !self.spent.iter().any(|x| x.id == s.id) {
+                self.spent.push(s.clone());
+                changed = true;
+            }
+        }
+        for l in &other.ledger {
+            if !self.ledger.iter().any(|x| x.id == l.id) {
+                self.ledger.push(l.clone());
+                changed = true;
+            }
+        }
+        if changed {
+            self.ledger.sort_by_key(|l| (l.t, l.id));
+        }
+        for c in &other.catalogs {
+            match self.catalogs.iter_mut().find(|x| x.h == c.h) {
+                Some(x) if c.t < x.t => {
+                    x.t = c.t;
+                    changed = true;
+                }
+                Some(_) => {}
+                None => {
+                    self.catalogs.push(c.clone());
+                    changed = true;
+                }
+            }
+        }
+        if other.sensitive_t > self.sensitive_t {
+            self.sensitive = other.sensitive.clone();
+            self.sensitive_t = other.sensitive_t;
+            changed = true;
+        }
+        changed
+    }
+
+    /// Drops what left the window, and the oldest reports beyond [`MAX_LEDGER`].
+    pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
+        let w = settings.window_ms;
+        self.spent.retain(|s| now - s.t < w);
+        self.catalogs.retain(|c| now - c.t < w);
+        if self.ledger.len() > MAX_LEDGER {
+            let drop = self.ledger.len() - MAX_LEDGER;
+            self.ledger.drain(..drop);
+        }
+    }
+
+    /// ε spent inside the window ending at `now`.
+    pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+        self.spent
+            .iter()
+            .filter(|s| now - s.t < settings.window_ms && s.t <= now)
+            .map(|s| s.e)
+            .sum()
+    }
+
+    /// ε left in the window ending at `now`.
+    pub fn remaining(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+        (settings.budget_per_window - self.spent_at(now, settings)).max(0.0)
+    }
+
+    /// When the next spend leaves the window (and frees its ε), if any is inside it.
+    pub fn frees_at(&self, now: Millis, settings: &PrivacySettings) -> Option<Millis> {
+        self.spent
+            .iter()
+            .filter(|s| now - s.t < settings.window_ms)
+            .map(|s| s.t + settings.window_ms)
+            .min()
+    }
+
+    /// Spends `epsilon` at `now` if the window allows it; whether it did.
+    pub fn try_spend(
+        &mut self,
+        id: u64,
+        epsilon: f64,
+        now: Millis,
+        settings: &PrivacySettings,
+    ) -> bool {
+        self.prune(now, settings);
+        if self.spent_at(now, settings) + epsilon > settings.budget_per_window + 1e-9 {
+            return false;
+        }
+        self.spent.push(Spend {
+            id,
+            t: now,
+            e: epsilon,
+        });
+        true
+    }
+
+    /// Whether the catalog of content hash `hash` may be personalized at `now`: it was
+    /// already in the window, or fewer than `catalogs_per_window` others were. Registers it.
+    pub fn admit_catalog(&mut self, hash: u64, now: Millis, settings: &PrivacySettings) -> bool {
+        self.prune(now, settings);
+        if self.catalogs.iter().any(|c| c.h == hash) {
+            return true;
+        }
+        if self.catalogs.len() >= settings.catalogs_per_window {
+            return false;
+        }
+        self.catalogs.push(SeenCatalog { h: hash, t: now });
+        true
+    }
+
+    /// Appends a report to the ledger.
+    pub fn log(&mut self, entry: LedgerEntry) {
+        self.ledger.push(entry);
+        if self.ledger.len() > MAX_LEDGER {
+            self.ledger.remove(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_copies_merge_without_losing_a_report() {
+        let s = PrivacySettings::default();
+        let mut a = SafeguardState::new();
+        let mut b = SafeguardState::new();
+        assert!(a.try_spend(1, 1.0, 10, &s));
+        assert!(b.try_spend(2, 1.0, 20, &s));
+        for (st, id) in [(&mut a, 1), (&mut b, 2)] {
+            st.log(LedgerEntry {
+                id,
+                t: id as Millis * 10,
+                url: "/r".into(),
+                body: format!("O{id}"),
+                m: Mechanism::Noised,
+                e: Some(1.0),
+            });
+        }
+        assert!(a.merge(&b));
+        assert!(!a.merge(&b), "merging twice changes nothing");
+        assert_eq!(a.spent_at(30, &s), 2.0);
+        let bodies: Vec<&str> = a.ledger.iter().map(|l| l.body.as_str()).collect();
+        assert_eq!(bodies, ["O1", "O2"]);
+        let back = SafeguardState::decode(&a.encode()).unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn the_catalog_guard_admits_n_catalogs_per_window() {
+        let s = PrivacySettings {
+            catalogs_per_window: 2,
+            ..PrivacySettings::default()
+        };
+        let mut st = SafeguardState::new();
+        assert!(st.admit_catalog(1, 0, &s));
+        assert!(st.admit_catalog(2, 1, &s));
+        assert!(
+            st.admit_catalog(1, 2, &s),
+            "a catalog already admitted stays"
+        );
+        assert!(!st.admit_catalog(3, 3, &s));
+        assert!(
+            st.admit_catalog(3, s.window_ms + 1, &s),
+            "the first left the window"
+        );
+    }
+
+    #[test]
+    fn unreadable_or_newer_states_are_refused_with_their_code() {
+        assert_eq!(
+            SafeguardState::decode("{\"v\":9}").unwrap_err().code,
+            Code::ProfileNewerVersion
+        );
+        for bad in [
+            "",
+            "[]",
+            "{\"v\":1,\"spent\":[{\"id\":1,\"t\":0,\"e\":-1}]}",
+            "{\"v\":1,\"sensitive\":[\"Not ok\"]}",
+        ] {
+            assert_eq!(
+                SafeguardState::decode(bad).unwrap_err().code,
+                Code::ProfileInvalid,
+                "{bad}"
+            );
+        }
+    }
+}

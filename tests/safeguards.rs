@@ -1,0 +1,389 @@
+//! The privacy safeguards wired into the engine: the budget, the ledger, the catalog guards,
+//! private choice and the shopper's sensitive list, kept in the store beside the profile.
+#![cfg(not(target_arch = "wasm32"))]
+
+use pocketrank::privacy::{PrivacySettings, ReportMode};
+use pocketrank::profile::{Event, EventKind, Settings};
+use pocketrank::rank::{Request, Scoring, SplitMix64};
+use pocketrank::safeguard::Guard;
+use pocketrank::store::{self, MemoryStore, ProfileStore};
+use pocketrank::{Catalog, Code, Engine, Reason};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const T0: i64 = 1_795_910_400_000;
+const DAY: i64 = 86_400_000;
+
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<MemoryStore>>);
+impl ProfileStore for Shared {
+    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
+        self.0.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
+        self.0.borrow_mut().set(key, value)
+    }
+    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
+        self.0.borrow_mut().remove(key)
+    }
+    fn keys(&self) -> pocketrank::Result<Vec<String>> {
+        self.0.borrow().keys()
+    }
+}
+
+fn open(store: &Shared, privacy: PrivacySettings, now: i64) -> Engine {
+    let mut e = Engine::open(
+        Box::new(store.clone()),
+        "shop",
+        Settings::default(),
+        Scoring {
+            exploration: 0.0,
+            ..Scoring::default()
+        },
+        now,
+    )
+    .unwrap();
+    e.set_privacy(privacy, now).unwrap();
+    e
+}
+
+fn noised(budget: f64) -> PrivacySettings {
+    PrivacySettings {
+        mode: ReportMode::Noised,
+        epsilon_per_report: 1.0,
+        budget_per_window: budget,
+        ..PrivacySettings::default()
+    }
+}
+
+/// `n` offers: `RUN` (running) first, the rest about other things.
+fn catalog(n: usize, salt: &str) -> Catalog {
+    let mut offers = vec![r#"{"id":"RUN","tags":{"category:running":1}}"#.to_string()];
+    for i in 1..n {
+        offers.push(format!(
+            r#"{{"id":"O{i}{salt}","tags":{{"category:other{i}":1}},"popularity":0.5}}"#
+        ));
+    }
+    Catalog::from_json(&format!(
+        r#"{{"version":1,"offers":[{}]}}"#,
+        offers.join(",")
+    ))
+    .unwrap()
+}
+
+fn runner(e: &mut Engine, now: i64) {
+    e.record(&Event::new(EventKind::Purchase, ["category:running"]), now)
+        .unwrap();
+}
+
+fn pick(e: &mut Engine, c: &Catalog, now: i64) -> pocketrank::Decision {
+    let mut rng = SplitMix64(now as u64);
+    e.choose(c, &Request::new(1, now), &mut rng, false)
+        .remove(0)
+}
+
+#[test]
+fn the_default_reports_the_exact_offer_and_logs_it_without_spending() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let c = catalog(6, "");
+    let d = pick(&mut e, &c, T0);
+    assert_eq!(d.offer_id, "RUN");
+    let mut rng = SplitMix64(1);
+    for i in 0..20 {
+        let body = e.report_body(&c, &d, &mut rng);
+        assert_eq!(body, "RUN");
+        assert!(
+            e.log_report(&body, "/r", T0 + i).is_some(),
+            "never withheld"
+        );
+    }
+    let v = e.privacy_view(T0 + 20);
+    assert_eq!(v.mode, "exact");
+    assert_eq!(v.remaining, None);
+    assert_eq!(v.ledger.len(), 20);
+    assert!(v
+        .ledger
+        .iter()
+        .all(|l| l.body == "RUN" && l.mechanism == "exact" && l.epsilon.is_none()));
+}
+
+#[test]
+fn noised_reports_spend_the_budget_which_persists_and_frees_after_the_window() {
+    let s = Shared::default();
+    let mut e = open(&s, noised(3.0), T0);
+    runner(&mut e, T0);
+    let c = catalog(6, "");
+    let d = pick(&mut e, &c, T0);
+    let mut rng = SplitMix64(9);
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        let body = e.report_body(&c, &d, &mut rng);
+        assert!(
+            c.find(&body).is_some(),
+            "a body is always an offer of the catalog"
+        );
+        if let Some(entry) = e.log_report(&body, "/r", T0 + i) {
+            sent.push(entry.body);
+        }
+    }
+    assert_eq!(sent.len(), 3, "ε = 1 each, 3 per week");
+    // A new page load (a new engine on the same storage) sees the same budget and ledger.
+    let mut again = open(&s, noised(3.0), T0 + DAY);
+    let v = again.privacy_view(T0 + DAY);
+    assert_eq!(v.spent, Some(3.0));
+    assert_eq!(v.remaining, Some(0.0));
+    let logged: Vec<String> = v.ledger.iter().rev().map(|l| l.body.clone()).collect();
+    assert_eq!(logged, sent);
+    assert!(v
+        .ledger
+        .iter()
+        .all(|l| l.mechanism == "noised" && l.epsilon == Some(1.0)));
+    assert!(again.log_report("RUN", "/r", T0 + DAY).is_none());
+    assert_eq!(v.frees_at, Some(T0 + 7 * DAY));
+    // A week after the first report, its ε is free again.
+    assert!(again.log_report("RUN", "/r", T0 + 7 * DAY).is_some());
+    assert!(again.log_report("RUN", "/r", T0 + 7 * DAY + 1).is_some());
+    assert!(again.log_report("RUN", "/r", T0 + 7 * DAY + 2).is_some());
+    assert!(again.log_report("RUN", "/r", T0 + 7 * DAY + 3).is_none());
+}
+
+#[test]
+fn noised_bodies_follow_randomized_response_over_the_whole_catalog() {
+    let s = Shared::default();
+    let e = {
+        let mut e = open(&s, noised(8.0), T0);
+        runner(&mut e, T0);
+        e
+    };
+    let mut e = e;
+    let c = catalog(5, "");
+    let d = pick(&mut e, &c, T0);
+    let mut rng = SplitMix64(5);
+    let n = 20_000;
+    let truth = (0..n)
+        .filter(|_| e.report_body(&c, &d, &mut rng) == "RUN")
+        .count() as f64
+        / n as f64;
+    let p = 1f64.exp() / (1f64.exp() + 4.0);
+    assert!((truth - p).abs() < 0.015, "{truth} vs {p}");
+}
+
+#[test]
+fn small_catalogs_are_never_personalized() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let small = catalog(4, "");
+    let d = pick(&mut e, &small, T0);
+    assert_ne!(d.reason, Reason::Personal);
+    assert_ne!(
+        d.offer_id, "RUN",
+        "the popular offers win without the profile"
+    );
+    assert_eq!(e.status().guard, Some(Guard::CatalogTooSmall));
+    assert_eq!(
+        e.privacy_view(T0).guard,
+        Some(Code::PrivacyCatalogTooSmall.as_str())
+    );
+    let d = pick(&mut e, &catalog(5, ""), T0);
+    assert_eq!((d.offer_id.as_str(), d.reason), ("RUN", Reason::Personal));
+    assert_eq!(e.status().guard, None);
+}
+
+#[test]
+fn at_most_n_catalogs_are_personalized_per_window_across_page_loads() {
+    let s = Shared::default();
+    let p = PrivacySettings {
+        catalogs_per_window: 2,
+        ..PrivacySettings::default()
+    };
+    let mut e = open(&s, p.clone(), T0);
+    runner(&mut e, T0);
+    let (a, b, c) = (catalog(5, "a"), catalog(5, "b"), catalog(5, "c"));
+    assert_eq!(pick(&mut e, &a, T0).reason, Reason::Personal);
+    assert_eq!(pick(&mut e, &b, T0).reason, Reason::Personal);
+    let third = pick(&mut e, &c, T0);
+    assert_ne!(third.reason, Reason::Personal);
+    assert_eq!(e.status().guard, Some(Guard::TooManyCatalogs));
+    assert_eq!(
+        pick(&mut e, &a, T0).reason,
+        Reason::Personal,
+        "seen ones stay"
+    );
+    let mut again = open(&s, p.clone(), T0 + DAY);
+    assert_ne!(pick(&mut again, &c, T0 + DAY).reason, Reason::Personal);
+    assert_eq!(again.privacy_view(T0 + DAY).catalogs_this_week, 2);
+    assert_eq!(
+        pick(&mut again, &c, T0 + 7 * DAY).reason,
+        Reason::Personal,
+        "the window moved on"
+    );
+}
+
+#[test]
+fn private_choice_spends_per_slot_and_falls_back_when_the_budget_is_spent() {
+    let s = Shared::default();
+    let p = PrivacySettings {
+        mode: ReportMode::PrivateChoice,
+        epsilon_per_report: 2.0,
+        budget_per_window: 4.0,
+        ..PrivacySettings::default()
+    };
+    let mut e = open(&s, p, T0);
+    runner(&mut e, T0);
+    let c = catalog(6, "");
+    let first = pick(&mut e, &c, T0);
+    assert_eq!(first.reason, Reason::Private);
+    assert_eq!(pick(&mut e, &c, T0 + 1).reason, Reason::Private);
+    let third = pick(&mut e, &c, T0 + 2);
+    assert_eq!(third.reason, Reason::Popular);
+    assert_eq!(e.status().guard, Some(Guard::BudgetSpent));
+    // The report repeats the shown offer; its ε was spent by the choice.
+    let entry = e.log_report(&first.offer_id, "/r", T0 + 3).unwrap();
+    assert_eq!(entry.body, first.offer_id);
+    assert_eq!(e.privacy_view(T0 + 3).spent, Some(4.0));
+}
+
+#[test]
+fn private_choice_prefers_the_shoppers_offer_only_as_much_as_epsilon_allows() {
+    // Six offers, RUN scores highest: with ε = 2 its probability is e^1/(e^1 + 5·e^u) for
+    // the others' normalized scores u; over many draws it must be shown more often than any
+    // other offer but far from always.
+    let s = Shared::default();
+    let p = PrivacySettings {
+        mode: ReportMode::PrivateChoice,
+        epsilon_per_report: 2.0,
+        budget_per_window: 1000.0,
+        ..PrivacySettings::default()
+    };
+    let mut e = open(&s, p, T0);
+    runner(&mut e, T0);
+    let c = catalog(6, "");
+    let mut rng = SplitMix64(3);
+    let n = 400;
+    let runs = (0..n)
+        .filter(|&i| e.choose(&c, &Request::new(1, T0 + i), &mut rng, false)[0].offer_id == "RUN")
+        .count();
+    let share = runs as f64 / n as f64;
+    // Others all score 0.05 (popularity 0.5 · 0.1), RUN more: normalized 1 vs 0.
+    let expect = 1f64.exp() / (1f64.exp() + 5.0);
+    assert!((share - expect).abs() < 0.07, "{share} vs {expect}");
+}
+
+#[test]
+fn two_tabs_reporting_keep_every_report_in_the_ledger_and_the_budget() {
+    let s = Shared::default();
+    let mut a = open(&s, noised(8.0), T0);
+    let mut b = open(&s, noised(8.0), T0);
+    a.set_writer(1);
+    b.set_writer(2);
+    for i in 0..3 {
+        assert!(a.log_report(&format!("A{i}"), "/r", T0 + 2 * i).is_some());
+        assert!(b
+            .log_report(&format!("B{i}"), "/r", T0 + 2 * i + 1)
+            .is_some());
+    }
+    let v = open(&s, noised(8.0), T0 + 10).privacy_view(T0 + 10);
+    let mut bodies: Vec<String> = v.ledger.iter().map(|l| l.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(bodies, ["A0", "A1", "A2", "B0", "B1", "B2"]);
+    assert_eq!(v.spent, Some(6.0));
+}
+
+#[test]
+fn a_shopper_added_namespace_is_forgotten_at_once_and_never_recorded_again() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    e.record(
+        &Event::new(EventKind::View, ["brand:acme", "category:running"]),
+        T0,
+    )
+    .unwrap();
+    assert!(e.add_sensitive("Brand", T0).unwrap());
+    assert!(!e.profile().interests.contains_key("brand:acme"));
+    e.record(&Event::new(EventKind::View, ["brand:zeta"]), T0 + 1)
+        .ok();
+    let stored = s.get(&store::profile_key("shop")).unwrap().unwrap();
+    assert!(!stored.contains("brand:"), "{stored}");
+    // It holds on the next page load, and in an import.
+    let mut again = open(&s, PrivacySettings::default(), T0 + 2);
+    assert_eq!(again.privacy_view(T0 + 2).sensitive_shopper, ["brand"]);
+    let mut elsewhere =
+        Engine::in_memory("x", Settings::default(), Scoring::default(), T0).unwrap();
+    elsewhere
+        .record(
+            &Event::new(EventKind::View, ["brand:acme", "category:running"]),
+            T0,
+        )
+        .unwrap();
+    again.import(&elsewhere.export(T0), T0 + 3).unwrap();
+    assert!(!again.profile().interests.contains_key("brand:acme"));
+    assert!(again.profile().interests.contains_key("category:running"));
+    assert!(matches!(again.add_sensitive("not ok!", T0), Err(e) if e.code == Code::OptionsInvalid));
+    assert!(again.remove_sensitive("brand", T0 + 4));
+    again
+        .record(&Event::new(EventKind::View, ["brand:zeta"]), T0 + 5)
+        .unwrap();
+    assert!(again.profile().interests.contains_key("brand:zeta"));
+}
+
+#[test]
+fn clear_removes_the_ledger_and_the_budget_with_the_profile() {
+    let s = Shared::default();
+    let mut e = open(&s, noised(2.0), T0);
+    runner(&mut e, T0);
+    e.log_report("RUN", "/r", T0);
+    assert!(s.get(&store::privacy_key("shop")).unwrap().is_some());
+    e.clear().unwrap();
+    assert!(s.0.borrow().keys().unwrap().is_empty());
+    let v = e.privacy_view(T0);
+    assert!(v.ledger.is_empty());
+    assert_eq!(v.spent, Some(0.0));
+}
+
+#[test]
+fn an_unreadable_privacy_record_is_set_aside_and_the_budget_starts_over() {
+    let s = Shared::default();
+    s.clone()
+        .set(&store::privacy_key("shop"), "{not json")
+        .unwrap();
+    let e = open(&s, noised(2.0), T0);
+    assert_eq!(e.status().quarantined.len(), 1);
+    let q = &e.status().quarantined[0];
+    assert_eq!(s.get(q).unwrap().as_deref(), Some("{not json"));
+    assert_eq!(
+        e.status().reason.as_ref().map(|r| r.code),
+        Some(Code::ProfileInvalid)
+    );
+}
+
+#[test]
+fn privacy_options_out_of_range_are_refused() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    for bad in [
+        PrivacySettings {
+            epsilon_per_report: 0.0,
+            ..noised(8.0)
+        },
+        PrivacySettings {
+            budget_per_window: 0.5,
+            ..noised(8.0)
+        },
+        PrivacySettings {
+            min_offers: 0,
+            ..PrivacySettings::default()
+        },
+        PrivacySettings {
+            catalogs_per_window: 0,
+            ..PrivacySettings::default()
+        },
+    ] {
+        assert_eq!(
+            e.set_privacy(bad, T0).unwrap_err().code,
+            Code::OptionsInvalid
+        );
+    }
+}
