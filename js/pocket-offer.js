@@ -5,7 +5,9 @@
 //
 // Attributes: catalog (URL of the JSON catalog), report (URL of the report endpoint; none: no
 // report), placement (the slot's name, for offers tagged slot:<name>), context (tags of the page,
-// comma-separated), namespace (storage namespace, default "default").
+// comma-separated), namespace (storage namespace, default "default"), privacy (the engine's
+// privacy option as JSON, for example '{"epsilon":1,"budgetPerWeek":8}'; the first element of a
+// namespace decides it).
 // It opens the shopper's profile from localStorage, chooses an offer, renders the creative's
 // title, text and inline (data:) image as text and attributes only, never as HTML, and sends
 // the report: the offer ID and nothing else. Emits "pocket-offer-shown" with { offerId }.
@@ -34,8 +36,10 @@ function loadCatalog(url) {
   return catalogs.get(url);
 }
 
-function engineFor(namespace) {
-  if (!engines.has(namespace)) engines.set(namespace, pocketrank.Engine.open({ namespace }));
+function engineFor(namespace, privacy) {
+  if (!engines.has(namespace)) {
+    engines.set(namespace, pocketrank.Engine.open(privacy ? { namespace, privacy: JSON.parse(privacy) } : { namespace }));
+  }
   return engines.get(namespace);
 }
 
@@ -56,7 +60,7 @@ export class PocketOffer extends HTMLElement {
     try {
       await start();
       const catalog = await loadCatalog(this.getAttribute("catalog") ?? "/offers.json");
-      const engine = engineFor(this.getAttribute("namespace") ?? "default");
+      const engine = engineFor(this.getAttribute("namespace") ?? "default", this.getAttribute("privacy"));
       const context = (this.getAttribute("context") ?? "").split(",").map((t) => t.trim()).filter(Boolean);
       const placement = this.getAttribute("placement");
       const decision = engine.choose(catalog, placement ? { slot: placement, context } : { context });
@@ -71,9 +75,11 @@ export class PocketOffer extends HTMLElement {
       this.dispatchEvent(new CustomEvent("pocket-offer-shown", { bubbles: true, detail: { offerId: decision.offerId } }));
       const report = this.getAttribute("report");
       if (report) {
-        await pocketrank.Engine.report(decision, report).catch((e) => console.warn("pocketrank report:", e.code, e.message));
+        const sent = await engine.report(decision, report).catch((e) => console.warn("pocketrank report:", e.code, e.message));
+        this.dataset.reported = sent ? "1" : "0";
+      } else {
+        this.dataset.reported = "0";
       }
-      this.dataset.reported = report ? "1" : "0";
     } catch (e) {
       this.dataset.state = "error";
       this.dataset.error = e?.code ?? "error";

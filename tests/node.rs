@@ -15,7 +15,7 @@ fn get(v: &JsValue, key: &str) -> JsValue {
 }
 
 fn catalog() -> Catalog {
-    Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"category:running":1}},{"id":"BAKE","tags":{"category:baking":1}},{"id":"G"}]}"#).unwrap()
+    Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"category:running":1}},{"id":"BAKE","tags":{"category:baking":1}},{"id":"KNIT","tags":{"category:knitting":1}},{"id":"SAIL","tags":{"category:sailing":1}},{"id":"G"}]}"#).unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -95,7 +95,7 @@ async fn a_report_to_an_unusable_url_rejects_with_a_report_code() {
     let mut e = Engine::in_memory(None).unwrap();
     let d = e.choose(&catalog(), None).unwrap().unwrap();
     assert_eq!(d.reason(), "fallback");
-    let err = Engine::report(&d, "relative/without/base".into())
+    let err = wasm_bindgen_futures::JsFuture::from(e.report(&d, "relative/without/base".into()))
         .await
         .unwrap_err();
     assert!(

@@ -4,6 +4,7 @@
 use js_sys::{Function, Reflect, JSON};
 use pocketrank::wasm::{Catalog, Engine};
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -72,6 +73,8 @@ fn shop() -> Catalog {
         r#"{"version":1,"id":"web","fallback":"G","offers":[
         {"id":"RUN","tags":{"category:running":1},"creative":{"title":"Run"}},
         {"id":"BAKE","tags":{"category:baking":1}},
+        {"id":"KNIT","tags":{"category:knitting":1}},
+        {"id":"SAIL","tags":{"category:sailing":1}},
         {"id":"G","tags":{}}]}"#,
     )
     .unwrap()
@@ -351,9 +354,9 @@ async fn the_report_is_one_post_whose_whole_body_is_the_offer_id() {
         globalThis.__pocketrankSeen = [];
         globalThis.fetch = (url, init) => { __pocketrankSeen.push({ url, init }); return Promise.resolve(new Response(null, { status: 204 })); };
     "#);
-    let sent = Engine::report(&d, "/offers/report?site=demo".into()).await;
+    let sent = JsFuture::from(e.report(&d, "/offers/report?site=demo".into())).await;
     run("globalThis.fetch = globalThis.__pocketrankRealFetch;");
-    sent.expect("a 204 resolves");
+    assert_eq!(sent.expect("a 204 resolves"), true);
     let seen = run("return globalThis.__pocketrankSeen;");
     assert_eq!(get(&seen, "length"), 1, "exactly one request");
     assert_eq!(
@@ -380,12 +383,14 @@ async fn a_report_the_server_refuses_rejects_with_a_report_code() {
     let mut e = Engine::in_memory(Some(options("web-report-404", "").unchecked_into())).unwrap();
     let d = e.choose(&shop(), None).unwrap().unwrap();
     // A real request to the test server, which has no such endpoint.
-    let err = Engine::report(&d, "/no-such-report-endpoint".into())
+    let err = JsFuture::from(e.report(&d, "/no-such-report-endpoint".into()))
         .await
         .unwrap_err();
     assert!(err.is_instance_of::<js_sys::Error>());
     assert_eq!(get(&err, "code"), "report.rejected");
-    let err = Engine::report(&d, "http://[bad".into()).await.unwrap_err();
+    let err = JsFuture::from(e.report(&d, "http://[bad".into()))
+        .await
+        .unwrap_err();
     assert_eq!(get(&err, "code"), "report.invalid_url");
 }
 
@@ -461,4 +466,140 @@ fn sensitive_tags_never_reach_local_storage() {
         .unwrap();
     assert!(!profile.contains("health") && !profile.contains("lingerie"));
     cleanup(ns);
+}
+
+/// Replaces `fetch` with a recorder answering 204, runs `f`, restores `fetch`; returns the
+/// bodies that would have left.
+async fn capture<F: std::future::Future<Output = ()>>(f: F) -> Vec<String> {
+    run(r#"
+        globalThis.__pocketrankRealFetch = globalThis.fetch;
+        globalThis.__pocketrankBodies = [];
+        globalThis.fetch = (url, init) => { __pocketrankBodies.push(init.body); return Promise.resolve(new Response(null, { status: 204 })); };
+    "#);
+    f.await;
+    run("globalThis.fetch = globalThis.__pocketrankRealFetch;");
+    js_sys::Array::from(&run("return globalThis.__pocketrankBodies;"))
+        .iter()
+        .map(|b| b.as_string().unwrap())
+        .collect()
+}
+
+fn runner_engine(ns: &str, extra: &str) -> Engine {
+    let mut e = Engine::open(Some(options(ns, extra).unchecked_into())).unwrap();
+    e.record(event(r#"{"kind":"purchase","tags":["category:running"]}"#))
+        .unwrap();
+    e
+}
+
+#[wasm_bindgen_test]
+async fn the_budget_persists_across_page_loads_withholds_reports_and_frees_after_a_week() {
+    let ns = "web-budget";
+    cleanup(ns);
+    let privacy = r#","privacy":{"epsilon":1,"budgetPerWeek":2}"#;
+    let mut e = runner_engine(ns, privacy);
+    let d = e.choose(&shop(), None).unwrap().unwrap();
+    let mut answers = Vec::new();
+    let sent = capture(async {
+        for _ in 0..3 {
+            answers.push(JsFuture::from(e.report(&d, "/r".into())).await.unwrap());
+        }
+    })
+    .await;
+    assert_eq!(answers, [true, true, false]);
+    assert_eq!(sent.len(), 2, "the third report never left");
+    // The next page load: a new engine on the same localStorage.
+    let mut again = Engine::open(Some(options(ns, privacy).unchecked_into())).unwrap();
+    let view: JsValue = again.privacy().into();
+    assert_eq!(get(&view, "mode"), "noised");
+    assert_eq!(get(&view, "remaining"), 0);
+    let ledger: Vec<String> = js_sys::Array::from(&get(&view, "ledger"))
+        .iter()
+        .map(|l| get(&l, "body").as_string().unwrap())
+        .rev()
+        .collect();
+    assert_eq!(ledger, sent, "the ledger holds exactly what left");
+    let d2 = again.choose(&shop(), None).unwrap().unwrap();
+    let sent = capture(async {
+        assert_eq!(JsFuture::from(again.report(&d2, "/r".into())).await.unwrap(), false);
+    })
+    .await;
+    assert!(sent.is_empty());
+    // Eight days later the week's budget is free again.
+    let later = format!(r#"{privacy},"now":{}"#, T0 + 8.0 * DAY);
+    let mut week2 = Engine::open(Some(options(ns, &later).unchecked_into())).unwrap();
+    let d3 = week2.choose(&shop(), None).unwrap().unwrap();
+    let sent = capture(async {
+        assert_eq!(JsFuture::from(week2.report(&d3, "/r".into())).await.unwrap(), true);
+    })
+    .await;
+    assert_eq!(sent.len(), 1);
+    cleanup(ns);
+}
+
+#[wasm_bindgen_test]
+fn the_catalog_guards_show_in_status_and_hold_across_page_loads() {
+    let ns = "web-guards";
+    cleanup(ns);
+    let mut e = runner_engine(ns, r#","privacy":{"catalogsPerWeek":1}"#);
+    let small = Catalog::from_json(
+        r#"{"version":1,"offers":[{"id":"RUN","tags":{"category:running":1}},{"id":"POP","popularity":1}]}"#,
+    )
+    .unwrap();
+    let d = e.choose(&small, None).unwrap().unwrap();
+    assert_eq!(d.offer_id(), "POP", "a two-offer catalog is never personal");
+    assert_eq!(get(&e.status().into(), "guard"), "privacy.catalog_too_small");
+    let d = e.choose(&shop(), None).unwrap().unwrap();
+    assert_eq!((d.offer_id(), d.reason()), ("RUN".into(), "personal".into()));
+    assert!(get(&e.status().into(), "guard").is_null());
+    let other = Catalog::from_json(
+        r#"{"version":1,"fallback":"G","offers":[{"id":"RUN2","tags":{"category:running":1}},{"id":"A"},{"id":"B"},{"id":"C"},{"id":"G"}]}"#,
+    )
+    .unwrap();
+    let mut again =
+        Engine::open(Some(options(ns, r#","privacy":{"catalogsPerWeek":1}"#).unchecked_into()))
+            .unwrap();
+    let d = again.choose(&other, None).unwrap().unwrap();
+    assert_eq!(d.offer_id(), "G", "a second catalog this week gets the fallback");
+    assert_eq!(get(&again.status().into(), "guard"), "privacy.too_many_catalogs");
+    assert_eq!(get(&again.privacy().into(), "catalogsThisWeek"), 1);
+    cleanup(ns);
+}
+
+#[wasm_bindgen_test]
+fn a_namespace_the_shopper_adds_is_forgotten_and_never_reaches_local_storage() {
+    let ns = "web-shopper-sensitive";
+    cleanup(ns);
+    let mut e = open(ns);
+    e.record(event(r#"{"kind":"view","tags":["brand:acme","category:running"]}"#))
+        .unwrap();
+    assert!(e.add_sensitive("brand").unwrap());
+    e.record(event(r#"{"kind":"view","tags":["brand:zeta","category:running"]}"#))
+        .unwrap();
+    let stored: String = keys_of(ns)
+        .iter()
+        .map(|k| storage().get_item(k).unwrap().unwrap())
+        .collect();
+    assert!(stored.contains("category:running"));
+    assert!(!stored.contains("brand:"), "{stored}");
+    let view: JsValue = open(ns).privacy().into();
+    assert_eq!(get(&view, "sensitiveShopper.0"), "brand");
+    let err = e.add_sensitive("no spaces").unwrap_err();
+    assert_eq!(get(&err, "code"), "options.invalid");
+    cleanup(ns);
+}
+
+#[wasm_bindgen_test]
+fn privacy_options_are_checked_by_name_and_range() {
+    for (extra, field) in [
+        (r#","privacy":{"epsilom":1}"#, "epsilom"),
+        (r#","privacy":{"epsilon":0}"#, "privacy.epsilon"),
+        (r#","privacy":{"budgetPerWeek":4}"#, "privacy.budgetPerWeek"),
+        (r#","privacy":{"epsilon":2,"budgetPerWeek":1}"#, "privacy.budgetPerWeek"),
+        (r#","privacy":{"minOffers":2.5}"#, "privacy.minOffers"),
+    ] {
+        let err = Engine::in_memory(Some(options("web-privacy-opts", extra).unchecked_into()))
+            .unwrap_err();
+        assert_eq!(get(&err, "code"), "options.invalid", "{extra}");
+        assert_eq!(get(&err, "field"), field, "{extra}");
+    }
 }

@@ -1,11 +1,12 @@
 // The demo shop's dev server: zero dependencies, loopback only.
 //
-//   node www/server.mjs [--port 8080]
+//   node www/server.mjs [--port 8080] [--privacy '{"epsilon":1,"budgetPerWeek":8}']
 //
 // Serves www/ at /, the built package (pkg/) at /pkg/, and the catalog at /offers.json.
 // POST /offers/report is the report endpoint: it logs exactly the body it received (and
 // whether a cookie or a Referer came with it) and answers 204. GET /__reports lists what it
-// received, for the end-to-end tests.
+// received, for the end-to-end tests. GET /site.json is the site's settings (www/site.json, or
+// the `site` option / `--privacy JSON` for another privacy mode).
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
@@ -52,7 +53,7 @@ async function serveFile(res, file, method) {
 }
 
 /** Starts the server; resolves to { url, port, reports, close }. */
-export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg = join(here, "..", "pkg"), quiet = false } = {}) {
+export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg = join(here, "..", "pkg"), quiet = false, site = null } = {}) {
   const wwwRoot = resolve(www);
   const pkgRoot = resolve(pkg);
   const reports = [];
@@ -87,6 +88,10 @@ export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg =
         reports.push(entry);
         log(`report received: ${JSON.stringify(body)} (cookie: ${entry.cookie ? "yes" : "no"}, referer: ${entry.referer ? "yes" : "no"})`);
         res.writeHead(204).end();
+        return;
+      }
+      if (url.pathname === "/site.json" && site) {
+        res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(site));
         return;
       }
       if (url.pathname === "/__reports") {
@@ -127,6 +132,8 @@ export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg =
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf("--port");
   const port = Number(i > 0 ? process.argv[i + 1] : process.env.PORT ?? 8080);
-  const { url } = await startServer({ port });
+  const p = process.argv.indexOf("--privacy");
+  const site = p > 0 ? { privacy: JSON.parse(process.argv[p + 1]) } : null;
+  const { url } = await startServer({ port, site });
   console.log(`pocketrank demo shop: ${url}  (your data: ${url}your-data.html)`);
 }

@@ -225,8 +225,25 @@ export async function boot() {
   const productsText = fetchText("/products.json");
   productsText.catch(() => {}); // handled below, after init
   const catalogText = fetchText("/offers.json").catch((e) => e);
+  // The site's settings (the same file for every shopper): its privacy mode.
+  const siteText = fetchText("/site.json").catch((e) => e);
   await init();
-  const engine = Engine.open({ namespace });
+  let site = {};
+  const siteValue = await siteText;
+  if (!(siteValue instanceof Error)) {
+    try {
+      site = JSON.parse(siteValue);
+    } catch {
+      console.warn("site.json is not JSON: default settings");
+    }
+  }
+  let engine;
+  try {
+    engine = Engine.open(site.privacy ? { namespace, privacy: site.privacy } : { namespace });
+  } catch (e) {
+    console.warn("site.json privacy settings refused:", e?.code, e?.message);
+    engine = Engine.open({ namespace });
+  }
   showQuarantineNotice(engine);
 
   let catalog = null;
@@ -401,7 +418,7 @@ export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}
   if (decision && !reported) {
     reported = true;
     try {
-      await Engine.report(decision, REPORT_URL);
+      await engine.report(decision, REPORT_URL);
     } catch (e) {
       console.warn("pocketrank report:", e?.code, e?.message);
     }

@@ -72,10 +72,76 @@ function renderChart(chart, interests) {
   });
 }
 
+const formatEpsilon = (e) => (Number.isInteger(e) ? String(e) : e.toFixed(2));
+
+/** What the shop receives, the budget, the guards, the ledger and the sensitive list. */
+function renderPrivacy(privacy) {
+  const mode = $("privacy-mode");
+  const eps = privacy.epsilon == null ? "" : formatEpsilon(privacy.epsilon);
+  const budget = privacy.budgetPerWeek == null ? "" : formatEpsilon(privacy.budgetPerWeek);
+  mode.dataset.mode = privacy.mode;
+  if (privacy.mode === "noised") {
+    mode.textContent = `This shop uses noised reports: when an offer is shown, the page sends the shop one offer ID, which is the offer shown to you only with some probability and otherwise another offer of the catalog drawn at random (ε = ${eps} per report, at most ${budget} per week). The shop can still count offers over many shoppers, but no single report says which offer you saw.`;
+  } else if (privacy.mode === "private-choice") {
+    mode.textContent = `This shop uses private choice: the offer you see is drawn with deliberate randomness that favors your interests only a little (ε = ${eps} per offer shown, at most ${budget} per week), and the page sends the shop the ID of that offer.`;
+  } else {
+    mode.textContent = "When an offer is shown, the page sends the shop only the ID of that offer, exactly (for example WELCOME-5), so it can count how often each offer is shown.";
+  }
+  const left = $("budget");
+  if (privacy.remaining == null) {
+    left.hidden = true;
+  } else {
+    left.hidden = false;
+    left.dataset.remaining = String(privacy.remaining);
+    const frees = privacy.remaining < privacy.budgetPerWeek && privacy.freesAt != null ? ` Some of it comes back on ${formatDate(privacy.freesAt)}.` : "";
+    left.textContent = privacy.remaining > 0
+      ? `Privacy budget left this week: ${formatEpsilon(privacy.remaining)} of ${budget}.${frees}`
+      : `This week's privacy budget is spent: nothing more is sent until it comes back.${frees}`;
+  }
+  $("guards").textContent = `Offers are personal only in catalogs of at least ${privacy.minOffers} offers, and in at most ${privacy.catalogsPerWeek} different catalogs a week (${privacy.catalogsThisWeek} so far), so that a shop cannot ask your profile endless questions.`;
+
+  $("ledger").replaceChildren(
+    ...privacy.ledger.map((r) => {
+      const how = r.mechanism === "exact" ? "the exact offer ID" : r.mechanism === "noised" ? `noised, ε ${formatEpsilon(r.epsilon)}` : "privately chosen offer";
+      return el("li", { attrs: { "data-body": r.body, "data-mechanism": r.mechanism } },
+        el("div", { className: "what" },
+          el("strong", { className: "body", text: r.body }),
+          el("span", { className: "detail", text: `sent to ${r.endpoint} on ${new Date(r.time).toLocaleString()} · ${how}` }),
+        ),
+      );
+    }),
+  );
+  $("ledger-empty").hidden = privacy.ledger.length > 0;
+
+  const chip = (ns, who, removable) => {
+    const li = el("li", { className: `chip ${who}`, attrs: { "data-namespace": ns, "data-who": who } }, el("span", { text: ns }));
+    if (removable) {
+      const remove = el("button", { className: "small remove", text: "×", attrs: { type: "button", "aria-label": `Record ${ns} again` } });
+      remove.addEventListener("click", () => {
+        currentEngine.removeSensitive(ns);
+        rerender();
+        say(`Topics in “${ns}” may be recorded again.`);
+      });
+      li.append(remove);
+    }
+    return li;
+  };
+  $("sensitive").replaceChildren(
+    ...privacy.sensitiveDefaults.map((ns) => chip(ns, "default", false)),
+    ...privacy.sensitiveSite.map((ns) => chip(ns, "site", false)),
+    ...privacy.sensitiveShopper.map((ns) => chip(ns, "shopper", true)),
+  );
+}
+
+let currentEngine = null;
+let rerender = () => {};
+let say = () => {};
+
 run(async () => {
   const { engine, catalog, byId } = await boot();
   const message = $("message");
-  const say = (text) => (message.textContent = text);
+  say = (text) => (message.textContent = text);
+  currentEngine = engine;
 
   $("key-prefix").textContent = `pocketrank:${engine.namespace}:`;
 
@@ -97,6 +163,8 @@ run(async () => {
     const pause = $("pause");
     pause.textContent = profile.paused ? "Resume personalization" : "Pause personalization";
     pause.setAttribute("aria-pressed", String(profile.paused));
+
+    renderPrivacy(engine.privacy());
 
     // Interests.
     renderChart($("chart"), profile.interests);
@@ -186,6 +254,23 @@ run(async () => {
 
     markReady();
   }
+
+  rerender = render;
+
+  $("sensitive-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("sensitive-input");
+    const ns = input.value.trim().toLowerCase();
+    try {
+      const added = engine.addSensitive(ns);
+      input.value = "";
+      say(added ? `Topics in “${ns}” will never be recorded, and what was recorded is deleted.` : `“${ns}” is already never recorded.`);
+    } catch (e) {
+      say(`“${ns}” cannot be added: use letters, digits, dots, dashes or underscores.`);
+      console.warn("pocketrank addSensitive:", e?.code, e?.message);
+    }
+    render();
+  });
 
   $("pause").addEventListener("click", () => {
     if (engine.paused) {

@@ -18,7 +18,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 
 use crate::catalog::Catalog as CoreCatalog;
-use crate::engine::{Engine as CoreEngine, ProfileView, StorageMode};
+use crate::engine::{Engine as CoreEngine, PrivacyView, ProfileView, StorageMode};
+use crate::privacy::{PrivacySettings, ReportMode};
 use crate::error::{Code, Error};
 use crate::profile::{Event, EventKind, Settings};
 use crate::rank::{Decision as CoreDecision, Random, Request, Scoring, SplitMix64};
@@ -53,6 +54,22 @@ export interface EngineOptions {
   now?: number | (() => number);
   /** Tests: seed of the exploration's random numbers (default: from the browser's crypto). */
   seed?: number;
+  /** What reports may reveal (see PRIVACY.md). Without it: exact reports, with the catalog guards on. */
+  privacy?: PrivacyOptions;
+}
+
+/** The privacy options. `epsilon` alone turns on noised reports; `privateChoice` draws the shown offer privately. */
+export interface PrivacyOptions {
+  /** ε per noised report (or per privately chosen slot), in (0, 20] (default 1 with privateChoice). */
+  epsilon?: number;
+  /** ε the device may spend per 7 days; beyond it no report is sent (default 8). */
+  budgetPerWeek?: number;
+  /** Draw the shown offer with the exponential mechanism (ε per slot, from the same budget); the report is that offer. */
+  privateChoice?: boolean;
+  /** Catalogs with fewer offers are never personalized (default 5). */
+  minOffers?: number;
+  /** At most this many distinct catalogs (by content) are personalized per 7 days (default 8). */
+  catalogsPerWeek?: number;
 }
 
 /** What the shopper did. */
@@ -102,6 +119,33 @@ export interface EngineStatus {
   newerVersionStored: boolean;
   storedBytes: number;
   paused: boolean;
+  /** Why the latest decision was not personal although it could have been: `privacy.catalog_too_small`, `privacy.too_many_catalogs`, `privacy.budget_spent`, or null. */
+  guard: string | null;
+}
+
+/** One report that left the device. */
+export interface LedgerEntry { time: number; endpoint: string; body: string; mechanism: "exact" | "noised" | "private-choice"; epsilon: number | null; }
+
+/** The privacy safeguards, for the shopper's "your data" page. */
+export interface PrivacyView {
+  /** What the site receives: the exact offer, a noised one, or a privately chosen one. */
+  mode: "exact" | "noised" | "private-choice";
+  epsilon: number | null;
+  budgetPerWeek: number | null;
+  windowDays: number;
+  spent: number | null;
+  remaining: number | null;
+  /** When the oldest spend leaves the window (ms since the epoch). */
+  freesAt: number | null;
+  minOffers: number;
+  catalogsPerWeek: number;
+  catalogsThisWeek: number;
+  guard: string | null;
+  sensitiveDefaults: string[];
+  sensitiveSite: string[];
+  sensitiveShopper: string[];
+  /** Every report sent (the latest 200), latest first. */
+  ledger: LedgerEntry[];
 }
 
 /** One term of a decision's score. */
@@ -148,6 +192,9 @@ extern "C" {
     /// `ProfileView` in TypeScript.
     #[wasm_bindgen(typescript_type = "ProfileView")]
     pub type ProfileViewJs;
+    /// `PrivacyView` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PrivacyView")]
+    pub type PrivacyViewJs;
     /// `EngineStatus` in TypeScript.
     #[wasm_bindgen(typescript_type = "EngineStatus")]
     pub type EngineStatusJs;
@@ -277,6 +324,8 @@ impl Catalog {
 #[derive(Debug, Clone)]
 pub struct Decision {
     offer_id: String,
+    /// What a report of this decision carries (the offer ID, or a noised one).
+    report_body: String,
     reason: &'static str,
     score: f32,
     explanation: String,
@@ -329,7 +378,12 @@ impl Decision {
 }
 
 impl Decision {
-    fn of(d: &CoreDecision, engine: &CoreEngine, catalog: &CoreCatalog) -> Decision {
+    fn of(
+        d: &CoreDecision,
+        engine: &CoreEngine,
+        catalog: &CoreCatalog,
+        rng: &mut dyn Random,
+    ) -> Decision {
         use crate::rank::Factor;
         let contributions = d
             .contributions
@@ -351,6 +405,7 @@ impl Decision {
             .collect();
         Decision {
             offer_id: d.offer_id.clone(),
+            report_body: engine.report_body(catalog, d, rng),
             reason: d.reason.as_str(),
             score: d.score,
             explanation: engine.explain(d),
@@ -375,6 +430,75 @@ struct Options {
     seed: Option<f64>,
     #[allow(dead_code)]
     now: Option<IgnoredAny>,
+    #[allow(dead_code)]
+    privacy: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PrivacyIn {
+    epsilon: Option<f64>,
+    budget_per_week: Option<f64>,
+    private_choice: Option<bool>,
+    min_offers: Option<f64>,
+    catalogs_per_week: Option<f64>,
+}
+
+fn whole(v: Option<f64>, default: usize, field: &str) -> Result<usize, JsValue> {
+    match v {
+        None => Ok(default),
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= 1e9 => Ok(n as usize),
+        Some(n) => Err(to_js(Error::at_field(
+            Code::OptionsInvalid,
+            field,
+            format!("{n} is not a whole number"),
+        ))),
+    }
+}
+
+/// Reads the `privacy` option: `epsilon` turns on noised reports, `privateChoice` private
+/// choice; without either the report is exact and `budgetPerWeek` is refused.
+fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
+    let v = Reflect::get(options, &"privacy".into()).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(PrivacySettings::default());
+    }
+    check_keys(
+        &v,
+        &[
+            "epsilon",
+            "budgetPerWeek",
+            "privateChoice",
+            "minOffers",
+            "catalogsPerWeek",
+        ],
+    )?;
+    let p: PrivacyIn = serde_wasm_bindgen::from_value(v).map_err(options_error)?;
+    let d = PrivacySettings::default();
+    let mode = match (p.private_choice, p.epsilon) {
+        (Some(true), _) => ReportMode::PrivateChoice,
+        (_, Some(_)) => ReportMode::Noised,
+        _ => ReportMode::Exact,
+    };
+    if mode == ReportMode::Exact && p.budget_per_week.is_some() {
+        return Err(to_js(Error::at_field(
+            Code::OptionsInvalid,
+            "privacy.budgetPerWeek",
+            "a budget needs noised reports (epsilon) or privateChoice",
+        )));
+    }
+    Ok(PrivacySettings {
+        mode,
+        epsilon_per_report: p.epsilon.unwrap_or(d.epsilon_per_report),
+        budget_per_window: p.budget_per_week.unwrap_or(d.budget_per_window),
+        min_offers: whole(p.min_offers, d.min_offers, "privacy.minOffers")?,
+        catalogs_per_window: whole(
+            p.catalogs_per_week,
+            d.catalogs_per_window,
+            "privacy.catalogsPerWeek",
+        )?,
+        ..d
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -513,6 +637,7 @@ impl Engine {
                     "paused",
                     "now",
                     "seed",
+                    "privacy",
                 ],
             )?;
             serde_wasm_bindgen::from_value(options.clone()).map_err(options_error)?
@@ -578,6 +703,7 @@ impl Engine {
                 u64::from_le_bytes(bytes)
             }
         };
+        let privacy = privacy_settings(&options)?;
         let namespace = opts.namespace.as_deref().unwrap_or("default");
         let now = clock.now();
         let mut inner = if persistent {
@@ -594,6 +720,7 @@ impl Engine {
             CoreEngine::in_memory(namespace, settings, scoring, now)
         }
         .map_err(to_js)?;
+        inner.set_privacy(privacy, now).map_err(to_js)?;
         if opts.paused == Some(true) {
             inner.set_paused(true, now);
         }
@@ -601,7 +728,10 @@ impl Engine {
         // Tabs must not share a writer ID: draw it from the same random source.
         inner.set_writer(rng.next_u64() as u32);
         let listen = inner.status().storage == StorageMode::Local;
-        let key = crate::store::profile_key(inner.namespace());
+        let keys = [
+            crate::store::profile_key(inner.namespace()),
+            crate::store::privacy_key(inner.namespace()),
+        ];
         let inner = Rc::new(RefCell::new(inner));
         let clock = Rc::new(clock);
         let listener = if listen {
@@ -609,7 +739,7 @@ impl Engine {
             let listener = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(
                 move |event: web_sys::StorageEvent| {
                     // key is null when another tab called localStorage.clear().
-                    if event.key().is_none_or(|k| k == key) {
+                    if event.key().is_none_or(|k| keys.contains(&k)) {
                         if let Some(engine) = engine.upgrade() {
                             if let Ok(mut engine) = engine.try_borrow_mut() {
                                 engine.sync(clock.now());
@@ -716,7 +846,7 @@ impl Engine {
         );
         Ok(decisions
             .iter()
-            .map(|d| Decision::of(d, &engine, &catalog.inner))
+            .map(|d| Decision::of(d, &engine, &catalog.inner, &mut self.rng))
             .collect())
     }
 
@@ -730,10 +860,50 @@ impl Engine {
             .map_err(to_js)
     }
 
-    /// Sends the report: one POST whose whole body is the offer ID, without credentials or
-    /// referrer. Resolves when the endpoint answered 2xx; rejects with `report.*`.
-    pub async fn report(decision: &Decision, url: String) -> Result<(), JsValue> {
-        report::send(&decision.offer_id, &url).await
+    /// Sends the report: one POST whose whole body is the offer ID (with noised reports, the
+    /// ID drawn by the mechanism), without credentials or referrer, and writes it to the
+    /// ledger. Resolves to `true` when the endpoint answered 2xx, to `false` when the privacy
+    /// budget is spent (then nothing is sent); rejects with `report.*`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
+    pub fn report(&mut self, decision: &Decision, url: String) -> js_sys::Promise {
+        if let Err(e) = report::check_url(&url) {
+            return js_sys::Promise::reject(&e);
+        }
+        let now = self.clock.now();
+        let body = decision.report_body.clone();
+        let logged = self.inner.borrow_mut().log_report(&body, &url, now);
+        wasm_bindgen_futures::future_to_promise(async move {
+            if logged.is_none() {
+                return Ok(JsValue::FALSE);
+            }
+            report::send(&body, &url).await.map(|()| JsValue::TRUE)
+        })
+    }
+
+    /// The privacy safeguards: the site's mode, the budget left, the catalog guards, the
+    /// sensitive lists and the ledger of every report sent.
+    pub fn privacy(&mut self) -> PrivacyViewJs {
+        let now = self.clock.now();
+        let view: PrivacyView = self.inner.borrow_mut().privacy_view(now);
+        to_value(&view).unchecked_into()
+    }
+
+    /// Adds a tag namespace (for example `"brand"`) to the shopper's own sensitive list: its
+    /// interests are forgotten at once and never recorded again. Returns whether it was new.
+    #[wasm_bindgen(js_name = addSensitive)]
+    pub fn add_sensitive(&mut self, namespace: &str) -> Result<bool, JsValue> {
+        let now = self.clock.now();
+        self.inner
+            .borrow_mut()
+            .add_sensitive(namespace, now)
+            .map_err(to_js)
+    }
+
+    /// Removes a namespace the shopper added. Returns whether it was there.
+    #[wasm_bindgen(js_name = removeSensitive)]
+    pub fn remove_sensitive(&mut self, namespace: &str) -> bool {
+        let now = self.clock.now();
+        self.inner.borrow_mut().remove_sensitive(namespace, now)
     }
 
     /// The profile as the shopper may see it.
@@ -805,6 +975,7 @@ impl Engine {
             newer_version_stored: bool,
             stored_bytes: usize,
             paused: bool,
+            guard: Option<&'static str>,
         }
         let engine = self.inner.borrow();
         let s = engine.status();
@@ -816,6 +987,7 @@ impl Engine {
             newer_version_stored: s.newer_version_stored,
             stored_bytes: s.stored_bytes,
             paused: engine.paused(),
+            guard: s.guard.map(|g| g.code().as_str()),
         })
         .unchecked_into()
     }

@@ -14,16 +14,22 @@ extern "C" {
     fn global_fetch(url: &str, init: &RequestInit) -> Result<js_sys::Promise, JsValue>;
 }
 
-/// Sends `offer_id` to `url`: `POST`, body = the ID as `text/plain`, `credentials: "omit"`,
-/// `referrerPolicy: "no-referrer"`, `keepalive: true`, no custom header, nothing added to
-/// the URL. Never retried, never with more data.
-pub async fn send(offer_id: &str, url: &str) -> Result<(), JsValue> {
+/// Refuses a URL that cannot be a report endpoint (empty, too long, control characters).
+pub fn check_url(url: &str) -> Result<(), JsValue> {
     if url.is_empty() || url.len() > 2048 || url.chars().any(char::is_control) {
         return Err(js_error(
             Code::ReportInvalidUrl,
             format!("{url:?} is not a usable report URL"),
         ));
     }
+    Ok(())
+}
+
+/// Sends `offer_id` to `url`: `POST`, body = the ID as `text/plain`, `credentials: "omit"`,
+/// `referrerPolicy: "no-referrer"`, `keepalive: true`, no custom header, nothing added to
+/// the URL. Never retried, never with more data.
+pub async fn send(offer_id: &str, url: &str) -> Result<(), JsValue> {
+    check_url(url)?;
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(offer_id));

@@ -55,6 +55,13 @@ for (const dept of ["running", "baking"]) {
       assert.match(why, new RegExp(dept), "the explanation names the interest");
       await screenshot(page, `shop-home-${dept}.png`);
       const profile = await page.evaluate(() => localStorage.getItem("pocketrank:shop:profile"));
+      // The ledger on "Your data" lists exactly the bodies the network saw leave, latest first.
+      const sentBodies = b.requests.filter((r) => r.url.endsWith("/offers/report")).map((r) => r.body);
+      await visit(page, server.url, "your-data.html");
+      assert.equal(await page.getAttribute("#privacy-mode", "data-mode"), "exact");
+      const ledger = await page.$$eval("#ledger li", (lis) => lis.map((li) => li.dataset.body));
+      assert.ok(sentBodies.length >= 5, `the browsing sent reports (${sentBodies.length})`);
+      assert.deepEqual(ledger.slice().reverse(), sentBodies, "ledger == network capture");
       shoppers[dept] = { ...load, all: b.requests.slice(), blocked: b.blocked.slice(), profile };
     } finally {
       await b.close();
