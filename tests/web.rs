@@ -249,8 +249,13 @@ fn clear_leaves_no_pocketrank_key() {
     e.record(event(r#"{"kind":"view","tags":["category:running"]}"#))
         .unwrap();
     e.choose(&shop(), None).unwrap();
-    assert_eq!(keys_of(ns).len(), 2, "profile and quarantine");
-    assert_eq!(e.clear().unwrap(), 2);
+    // The personalized catalog is registered for the weekly guard: the privacy record.
+    assert_eq!(
+        keys_of(ns).len(),
+        3,
+        "profile, privacy record and quarantine"
+    );
+    assert_eq!(e.clear().unwrap(), 3);
     assert!(keys_of(ns).is_empty());
     assert_eq!(get(&e.profile().into(), "interests.length"), 0);
 }
@@ -520,7 +525,12 @@ async fn the_budget_persists_across_page_loads_withholds_reports_and_frees_after
     assert_eq!(ledger, sent, "the ledger holds exactly what left");
     let d2 = again.choose(&shop(), None).unwrap().unwrap();
     let sent = capture(async {
-        assert_eq!(JsFuture::from(again.report(&d2, "/r".into())).await.unwrap(), false);
+        assert_eq!(
+            JsFuture::from(again.report(&d2, "/r".into()))
+                .await
+                .unwrap(),
+            false
+        );
     })
     .await;
     assert!(sent.is_empty());
@@ -529,7 +539,12 @@ async fn the_budget_persists_across_page_loads_withholds_reports_and_frees_after
     let mut week2 = Engine::open(Some(options(ns, &later).unchecked_into())).unwrap();
     let d3 = week2.choose(&shop(), None).unwrap().unwrap();
     let sent = capture(async {
-        assert_eq!(JsFuture::from(week2.report(&d3, "/r".into())).await.unwrap(), true);
+        assert_eq!(
+            JsFuture::from(week2.report(&d3, "/r".into()))
+                .await
+                .unwrap(),
+            true
+        );
     })
     .await;
     assert_eq!(sent.len(), 1);
@@ -547,20 +562,34 @@ fn the_catalog_guards_show_in_status_and_hold_across_page_loads() {
     .unwrap();
     let d = e.choose(&small, None).unwrap().unwrap();
     assert_eq!(d.offer_id(), "POP", "a two-offer catalog is never personal");
-    assert_eq!(get(&e.status().into(), "guard"), "privacy.catalog_too_small");
+    assert_eq!(
+        get(&e.status().into(), "guard"),
+        "privacy.catalog_too_small"
+    );
     let d = e.choose(&shop(), None).unwrap().unwrap();
-    assert_eq!((d.offer_id(), d.reason()), ("RUN".into(), "personal".into()));
+    assert_eq!(
+        (d.offer_id(), d.reason()),
+        ("RUN".into(), "personal".into())
+    );
     assert!(get(&e.status().into(), "guard").is_null());
     let other = Catalog::from_json(
         r#"{"version":1,"fallback":"G","offers":[{"id":"RUN2","tags":{"category:running":1}},{"id":"A"},{"id":"B"},{"id":"C"},{"id":"G"}]}"#,
     )
     .unwrap();
-    let mut again =
-        Engine::open(Some(options(ns, r#","privacy":{"catalogsPerWeek":1}"#).unchecked_into()))
-            .unwrap();
+    let mut again = Engine::open(Some(
+        options(ns, r#","privacy":{"catalogsPerWeek":1}"#).unchecked_into(),
+    ))
+    .unwrap();
     let d = again.choose(&other, None).unwrap().unwrap();
-    assert_eq!(d.offer_id(), "G", "a second catalog this week gets the fallback");
-    assert_eq!(get(&again.status().into(), "guard"), "privacy.too_many_catalogs");
+    assert_eq!(
+        d.offer_id(),
+        "G",
+        "a second catalog this week gets the fallback"
+    );
+    assert_eq!(
+        get(&again.status().into(), "guard"),
+        "privacy.too_many_catalogs"
+    );
     assert_eq!(get(&again.privacy().into(), "catalogsThisWeek"), 1);
     cleanup(ns);
 }
@@ -570,11 +599,15 @@ fn a_namespace_the_shopper_adds_is_forgotten_and_never_reaches_local_storage() {
     let ns = "web-shopper-sensitive";
     cleanup(ns);
     let mut e = open(ns);
-    e.record(event(r#"{"kind":"view","tags":["brand:acme","category:running"]}"#))
-        .unwrap();
+    e.record(event(
+        r#"{"kind":"view","tags":["brand:acme","category:running"]}"#,
+    ))
+    .unwrap();
     assert!(e.add_sensitive("brand").unwrap());
-    e.record(event(r#"{"kind":"view","tags":["brand:zeta","category:running"]}"#))
-        .unwrap();
+    e.record(event(
+        r#"{"kind":"view","tags":["brand:zeta","category:running"]}"#,
+    ))
+    .unwrap();
     let stored: String = keys_of(ns)
         .iter()
         .map(|k| storage().get_item(k).unwrap().unwrap())
@@ -594,7 +627,10 @@ fn privacy_options_are_checked_by_name_and_range() {
         (r#","privacy":{"epsilom":1}"#, "epsilom"),
         (r#","privacy":{"epsilon":0}"#, "privacy.epsilon"),
         (r#","privacy":{"budgetPerWeek":4}"#, "privacy.budgetPerWeek"),
-        (r#","privacy":{"epsilon":2,"budgetPerWeek":1}"#, "privacy.budgetPerWeek"),
+        (
+            r#","privacy":{"epsilon":2,"budgetPerWeek":1}"#,
+            "privacy.budgetPerWeek",
+        ),
         (r#","privacy":{"minOffers":2.5}"#, "privacy.minOffers"),
     ] {
         let err = Engine::in_memory(Some(options("web-privacy-opts", extra).unchecked_into()))

@@ -19,8 +19,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::catalog::Catalog as CoreCatalog;
 use crate::engine::{Engine as CoreEngine, PrivacyView, ProfileView, StorageMode};
-use crate::privacy::{PrivacySettings, ReportMode};
 use crate::error::{Code, Error};
+use crate::privacy::{PrivacySettings, ReportMode};
 use crate::profile::{Event, EventKind, Settings};
 use crate::rank::{Decision as CoreDecision, Random, Request, Scoring, SplitMix64};
 use crate::Millis;
