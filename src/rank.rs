@@ -58,7 +58,7 @@ impl Default for Scoring {
         Scoring {
             affinity: 1.0,
             context: 0.5,
-            item: 10.0,
+            item: 20.0,
             popularity: 0.1,
             saturation: 30.0,
             diversity: 0.5,
