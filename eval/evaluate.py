@@ -30,6 +30,7 @@ TASKS = {
 # The grid searched one parameter at a time (two passes), starting from the current defaults.
 GRID = {
     "popularity": [0.1, 0.3, 1, 3],
+    "repeat": [0, 1, 2, 3, 5],
     "item": [1, 3, 10, 20, 30],
     "affinity": [0.3, 0.5, 1],
     "saturation": [3, 10, 20, 30, 50],

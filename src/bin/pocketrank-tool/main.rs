@@ -8,7 +8,7 @@
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
-//!                   [--affinity X] [--item X] [--popularity X] [--saturation X]
+//!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
 //! ```
 
@@ -245,6 +245,9 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     }
     if let Some(v) = num("popularity")? {
         t.scoring.popularity = v as f32;
+    }
+    if let Some(v) = num("repeat")? {
+        t.scoring.repeat = v as f32;
     }
     if let Some(v) = num("saturation")? {
         t.scoring.saturation = v as f32;
