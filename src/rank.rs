@@ -70,7 +70,7 @@ impl Default for Scoring {
             context: 0.5,
             item: 30.0,
             popularity: 0.1,
-            repeat: 1.0,
+            repeat: 5.0,
             saturation: 30.0,
             diversity: 0.5,
             exploration: 0.01,
