@@ -1,6 +1,6 @@
 // The baseline: what a retailer's developer would write in plain JavaScript for the same
 // scoring and top-k, with plain objects and string tags. Same formula as the engine
-// (README, "Ranking"): affinity, context, item history, popularity and boost.
+// (README, "Ranking"): affinity, context, item history, popularity (with the repeat prior) and boost.
 export function rankPlainJs(offers, profile, context, k, w) {
   const sat = (x) => x / (x + w.saturation);
   const inContext = new Set(context);
@@ -17,7 +17,8 @@ export function rankPlainJs(offers, profile, context, k, w) {
       const h = profile.items[id];
       if (h) item = Math.max(item, sat(h));
     }
-    score += w.item * item + w.popularity * (offer.popularity ?? 0) + (offer.boost ?? 0);
+    const prior = w.popularity + (item > 0 ? w.repeat : 0);
+    score += w.item * item + prior * (offer.popularity ?? 0) + (offer.boost ?? 0);
     scored.push({ id: offer.id, score });
   }
   scored.sort((a, b) => b.score - a.score);

@@ -41,7 +41,7 @@ async function fetchBytes(url) {
 }
 
 // The engine's defaults (src/rank.rs, README "Ranking").
-const WEIGHTS = { affinity: 1, context: 0.5, item: 10, popularity: 0.1, saturation: 30 };
+const WEIGHTS = { affinity: 1, context: 0.5, item: 30, popularity: 0.1, repeat: 5, saturation: 30 };
 
 async function main() {
   const profileExport = await fetchText("/.out/profile.json");

@@ -30,10 +30,12 @@ TASKS = {
 # The grid searched one parameter at a time (two passes), starting from the current defaults.
 GRID = {
     "popularity": [0.1, 0.3, 1, 3],
-    "item": [1, 3, 10],
+    "repeat": [0, 1, 2, 3, 5],
+    "item": [1, 3, 10, 20, 30],
     "affinity": [0.3, 0.5, 1],
-    "saturation": [3, 10, 20, 30],
+    "saturation": [3, 10, 20, 30, 50],
     "half-life-days": [14, 30, 60, 90],
+    "retention-days": [90, 180, 365],
     "diversity": [0, 0.1, 0.5],
     "exploration": [0.02, 0.05],
 }

@@ -272,7 +272,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             half_life_ms: 60 * DAY,
-            retention_ms: 90 * DAY,
+            retention_ms: 180 * DAY,
             kind_weights: [1.0, 3.0, 5.0, 1.5, 2.0, -3.0],
             sensitive: DEFAULT_SENSITIVE.iter().map(|s| s.to_string()).collect(),
         }

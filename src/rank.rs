@@ -7,12 +7,19 @@
 //!          + context  · Σ_t w(o,t) · [t in page context]  what the page is about
 //!          + item     · max_i sat(history(i))             the shopper's history with its items
 //!          + popularity · popularity(o) + boost(o)        the server's priors
+//!          + repeat · popularity(o) · [o has an item with history]
 //! sat(x)   = x / (x + saturation)
 //! ```
 //!
 //! where `interest(t)` and `history(i)` are decayed weights (see [`crate::profile`]).
 //! `sat` keeps one heavy interest from drowning every other signal, and is monotone, so
 //! raising an interest never lets an offer without it overtake one with it.
+//!
+//! The `repeat` term is the catalog's prior on buying again: among the items a shopper
+//! already has, the ones most shoppers buy (staples) are bought again more often than
+//! one-offs, and popularity is the engine's only evidence of which items those are. It
+//! applies only to offers for items the shopper has a history with, so it never lifts an
+//! unknown item above a known one.
 //!
 //! Eligibility comes first and is never overridden, not by exploration, not by the
 //! fallback: the date window, `requires` / `excludes`, caps, suppression after a
@@ -38,6 +45,9 @@ pub struct Scoring {
     pub item: f32,
     /// Weight of the server's popularity prior.
     pub popularity: f32,
+    /// Weight of the popularity prior for offers whose items the shopper has a history with
+    /// (staples are bought again more than one-offs).
+    pub repeat: f32,
     /// Half-saturation point of `sat`: a decayed weight equal to this counts one half.
     pub saturation: f32,
     /// How much a chosen offer's tags penalize similar offers for the next slots.
@@ -58,8 +68,9 @@ impl Default for Scoring {
         Scoring {
             affinity: 1.0,
             context: 0.5,
-            item: 10.0,
+            item: 30.0,
             popularity: 0.1,
+            repeat: 5.0,
             saturation: 30.0,
             diversity: 0.5,
             exploration: 0.01,
@@ -313,7 +324,8 @@ impl View {
             best_item = best_item.max(self.item_value[it as usize]);
         }
         let o = catalog.offer(i);
-        s + scoring.item * best_item + scoring.popularity * o.popularity + o.boost
+        let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
+        s + scoring.item * best_item + prior * o.popularity + o.boost
     }
 }
 
@@ -466,6 +478,7 @@ fn decision(
             });
         }
     }
+    let mut has_history = false;
     if !profile.paused {
         let mut best: Option<(f32, &str)> = None;
         for &it in catalog.offer_item_slice(i) {
@@ -481,6 +494,7 @@ fn decision(
                 best = name.map(|n| (v, n));
             }
         }
+        has_history = best.is_some();
         if let Some((v, name)) = best {
             contributions.push(Contribution {
                 factor: Factor::Item(name.to_string()),
@@ -489,10 +503,11 @@ fn decision(
         }
     }
     let o = catalog.offer(i);
-    if o.popularity > 0.0 && scoring.popularity > 0.0 {
+    let prior = scoring.popularity + if has_history { scoring.repeat } else { 0.0 };
+    if o.popularity > 0.0 && prior > 0.0 {
         contributions.push(Contribution {
             factor: Factor::Popularity,
-            amount: scoring.popularity * o.popularity,
+            amount: prior * o.popularity,
         });
     }
     if o.boost != 0.0 {

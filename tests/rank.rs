@@ -256,6 +256,59 @@ fn item_history_lifts_offers_about_those_items() {
 }
 
 #[test]
+fn among_items_bought_alike_the_staple_comes_first_and_unknown_items_get_no_repeat_prior() {
+    // Two groceries bought in the same basket, one that most shoppers buy (a staple) and one
+    // that few do, and a very popular item the shopper never bought.
+    let c = Catalog::from_json(
+        &json!({"version":1,"offers":[
+        {"id":"ONE-OFF","tags":{"aisle:1":1.0},"items":["saffron"],"popularity":0.1,"buyAgain":true},
+        {"id":"STAPLE","tags":{"aisle:1":1.0},"items":["milk"],"popularity":0.9,"buyAgain":true},
+        {"id":"UNKNOWN","tags":{"aisle:1":1.0},"items":["bread"],"popularity":1.0,"buyAgain":true}]})
+        .to_string(),
+    )
+    .unwrap();
+    let p = profile_of(
+        &[
+            Event::new(EventKind::Purchase, ["aisle:1"]).with_item("saffron"),
+            Event::new(EventKind::Purchase, ["aisle:1"]).with_item("milk"),
+        ],
+        T0,
+    );
+    let s = no_explore();
+    let req = Request::new(3, T0 + DAY);
+    let d = choose(&c, &p, &Settings::default(), &s, &req, &mut SplitMix64(1));
+    let ids: Vec<&str> = d.iter().map(|d| d.offer_id.as_str()).collect();
+    assert_eq!(ids, ["STAPLE", "ONE-OFF", "UNKNOWN"]);
+    let score = |id: &str| d.iter().find(|d| d.offer_id == id).unwrap().score;
+    // The staple's lead is the popularity prior plus the repeat prior, on the popularity gap.
+    let lead = score("STAPLE") - score("ONE-OFF");
+    assert!(
+        (lead - (s.popularity + s.repeat) * 0.8).abs() < 1e-4,
+        "{lead}"
+    );
+    // The unknown item's only prior is the plain popularity prior.
+    let aisle = p.interest_weight("aisle:1", T0 + DAY, &Settings::default());
+    let interest = s.affinity * (aisle / (aisle + s.saturation as f64)) as f32;
+    assert!((score("UNKNOWN") - (interest + s.popularity * 1.0)).abs() < 1e-4);
+    // Without the repeat prior the gap is the plain popularity prior's.
+    let plain = Scoring {
+        repeat: 0.0,
+        ..no_explore()
+    };
+    let d = choose(
+        &c,
+        &p,
+        &Settings::default(),
+        &plain,
+        &req,
+        &mut SplitMix64(1),
+    );
+    let score = |id: &str| d.iter().find(|d| d.offer_id == id).unwrap().score;
+    let lead = score("STAPLE") - score("ONE-OFF");
+    assert!((lead - plain.popularity * 0.8).abs() < 1e-4, "{lead}");
+}
+
+#[test]
 fn several_slots_get_distinct_and_diverse_offers() {
     let c = shop();
     let p = profile_of(

@@ -38,7 +38,7 @@ export interface EngineOptions {
   namespace?: string;
   /** Days for an interest's weight to halve (default 60). */
   halfLifeDays?: number;
-  /** Days after which an interest not seen again is dropped (default 90). */
+  /** Days after which an interest or item not seen again is dropped (default 180). */
   retentionDays?: number;
   /** Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01). */
   exploration?: number;

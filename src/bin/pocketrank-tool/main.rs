@@ -8,8 +8,8 @@
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
-//!                   [--affinity X] [--item X] [--popularity X] [--saturation X]
-//!                   [--half-life-days X] [--exploration X] [--diversity X]
+//!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
+//!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
 //! ```
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -246,6 +246,9 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     if let Some(v) = num("popularity")? {
         t.scoring.popularity = v as f32;
     }
+    if let Some(v) = num("repeat")? {
+        t.scoring.repeat = v as f32;
+    }
     if let Some(v) = num("saturation")? {
         t.scoring.saturation = v as f32;
     }
@@ -257,6 +260,9 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     }
     if let Some(v) = num("half-life-days")? {
         t.settings.half_life_ms = replay::days(v);
+    }
+    if let Some(v) = num("retention-days")? {
+        t.settings.retention_ms = replay::days(v);
     }
     let started = std::time::Instant::now();
     let data = Data::load(&read(&need("interactions")?)?, &read(&need("tags")?)?)?;
