@@ -21,7 +21,10 @@
 //! use pocketrank::{Catalog, Engine, Event, EventKind, Settings, Scoring, SplitMix64};
 //! let catalog = Catalog::from_json(r#"{"version":1,"offers":[
 //!   {"id":"RUN-10","tags":{"category:running":1}},
-//!   {"id":"BAKE-5","tags":{"category:baking":1}}]}"#).unwrap();
+//!   {"id":"BAKE-5","tags":{"category:baking":1}},
+//!   {"id":"KNIT-5","tags":{"category:knitting":1}},
+//!   {"id":"SAIL-5","tags":{"category:sailing":1}},
+//!   {"id":"WELCOME"}]}"#).unwrap(); // catalogs of fewer than 5 offers are never personalized
 //! let now = 1_795_910_400_000;
 //! let mut engine = Engine::in_memory("shop", Settings::default(), Scoring::default(), now).unwrap();
 //! engine.record(&Event::new(EventKind::View, ["category:baking"]), now).unwrap();
