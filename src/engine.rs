@@ -459,6 +459,15 @@ impl Engine {
         true
     }
 
+    /// Distinct catalogs personalized in the window ending at `now` (the catalog guard's count).
+    pub fn catalogs_this_week(&self, now: Millis) -> usize {
+        self.guards
+            .catalogs
+            .iter()
+            .filter(|c| now - c.t < self.privacy.window_ms)
+            .count()
+    }
+
     /// The privacy safeguards as the shopper may see them.
     pub fn privacy_view(&mut self, now: Millis) -> PrivacyView {
         self.sync(now);
@@ -480,11 +489,7 @@ impl Engine {
             frees_at: if budgeted { g.frees_at(now, p) } else { None },
             min_offers: p.min_offers,
             catalogs_per_week: p.catalogs_per_window,
-            catalogs_this_week: g
-                .catalogs
-                .iter()
-                .filter(|c| now - c.t < p.window_ms)
-                .count(),
+            catalogs_this_week: self.catalogs_this_week(now),
             guard: self.status.guard.map(|x| x.code().as_str()),
             sensitive_defaults: crate::profile::DEFAULT_SENSITIVE
                 .iter()

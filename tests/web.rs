@@ -590,6 +590,10 @@ fn the_catalog_guards_show_in_status_and_hold_across_page_loads() {
         get(&again.status().into(), "guard"),
         "privacy.too_many_catalogs"
     );
+    let status: JsValue = again.status().into();
+    assert_eq!(get(&status, "catalogsThisWeek"), 1);
+    assert_eq!(get(&status, "catalogsPerWeek"), 1);
+    assert_eq!(get(&status, "minOffers"), 5);
     assert_eq!(get(&again.privacy().into(), "catalogsThisWeek"), 1);
     cleanup(ns);
 }

@@ -121,6 +121,12 @@ export interface EngineStatus {
   paused: boolean;
   /** Why the latest decision was not personal although it could have been: `privacy.catalog_too_small`, `privacy.too_many_catalogs`, `privacy.budget_spent`, or null. */
   guard: string | null;
+  /** The catalog guards: catalogs with fewer offers are never personalized... */
+  minOffers: number;
+  /** ...and at most this many distinct catalogs are per 7 days... */
+  catalogsPerWeek: number;
+  /** ...of which this many so far. */
+  catalogsThisWeek: number;
 }
 
 /** One report that left the device. */
@@ -976,6 +982,9 @@ impl Engine {
             stored_bytes: usize,
             paused: bool,
             guard: Option<&'static str>,
+            min_offers: usize,
+            catalogs_per_week: usize,
+            catalogs_this_week: usize,
         }
         let engine = self.inner.borrow();
         let s = engine.status();
@@ -988,6 +997,9 @@ impl Engine {
             stored_bytes: s.stored_bytes,
             paused: engine.paused(),
             guard: s.guard.map(|g| g.code().as_str()),
+            min_offers: engine.privacy().min_offers,
+            catalogs_per_week: engine.privacy().catalogs_per_window,
+            catalogs_this_week: engine.catalogs_this_week(self.clock.now()),
         })
         .unchecked_into()
     }
