@@ -383,7 +383,7 @@ impl Engine {
             ReportMode::Noised => {
                 let e = self.privacy.epsilon_per_report;
                 let id = self.next_entry_id();
-                if !self.guards.try_spend(id, e, now, &self.privacy) {
+                if !self.guards.spent.try_spend(id, e, now, &self.privacy) {
                     return None;
                 }
                 (Mechanism::Noised, Some(e))
@@ -484,9 +484,13 @@ impl Engine {
             epsilon: budgeted.then_some(p.epsilon_per_report),
             budget_per_week: budgeted.then_some(p.budget_per_window),
             window_days: p.window_ms as f64 / 86_400_000.0,
-            spent: budgeted.then(|| g.spent_at(now, p)),
-            remaining: budgeted.then(|| g.remaining(now, p)),
-            frees_at: if budgeted { g.frees_at(now, p) } else { None },
+            spent: budgeted.then(|| g.spent.spent_at(now, p)),
+            remaining: budgeted.then(|| g.spent.remaining(now, p)),
+            frees_at: if budgeted {
+                g.spent.frees_at(now, p)
+            } else {
+                None
+            },
             min_offers: p.min_offers,
             catalogs_per_week: p.catalogs_per_window,
             catalogs_this_week: self.catalogs_this_week(now),
@@ -681,6 +685,7 @@ impl Engine {
             let id = self.next_entry_id();
             if self
                 .guards
+                .spent
                 .try_spend(id, p.epsilon_per_report * slots, now, &p)
             {
                 changed = true;

@@ -170,31 +170,84 @@ pub fn exponential_choice(scores: &[f32], epsilon: f64, rng: &mut dyn Random) ->
     Some(scores.len() - 1)
 }
 
+/// ε spent at one time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Spend {
+    /// Unique to the tab and the spend (so that two tabs' copies merge as sets).
+    pub id: u64,
+    /// When.
+    pub t: Millis,
+    /// How much.
+    pub e: f64,
+}
+
 /// ε spent by one device, report by report, over a rolling window.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Budget {
-    /// (time, ε) of each report still inside the window.
-    pub spent: Vec<(Millis, f64)>,
+    /// Each spend still inside the window.
+    pub spent: Vec<Spend>,
 }
 
 impl Budget {
-    /// ε spent within the window ending at `now`.
-    pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+    fn inside(&self, now: Millis, settings: &PrivacySettings) -> impl Iterator<Item = &Spend> {
+        let w = settings.window_ms;
         self.spent
             .iter()
-            .filter(|(t, _)| now - t < settings.window_ms)
-            .map(|(_, e)| e)
-            .sum()
+            .filter(move |s| now - s.t < w && s.t <= now)
     }
 
-    /// Spends `epsilon` at `now` if the window allows it; whether it did.
-    pub fn try_spend(&mut self, epsilon: f64, now: Millis, settings: &PrivacySettings) -> bool {
-        self.spent.retain(|(t, _)| now - t < settings.window_ms);
+    /// ε spent within the window ending at `now`.
+    pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+        self.inside(now, settings).map(|s| s.e).sum()
+    }
+
+    /// ε left in the window ending at `now`.
+    pub fn remaining(&self, now: Millis, settings: &PrivacySettings) -> f64 {
+        (settings.budget_per_window - self.spent_at(now, settings)).max(0.0)
+    }
+
+    /// When the oldest spend inside the window leaves it (and frees its ε).
+    pub fn frees_at(&self, now: Millis, settings: &PrivacySettings) -> Option<Millis> {
+        self.inside(now, settings)
+            .map(|s| s.t + settings.window_ms)
+            .min()
+    }
+
+    /// Drops the spends that left the window.
+    pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
+        self.spent.retain(|s| now - s.t < settings.window_ms);
+    }
+
+    /// Spends `epsilon` at `now` (as spend `id`) if the window allows it; whether it did.
+    pub fn try_spend(
+        &mut self,
+        id: u64,
+        epsilon: f64,
+        now: Millis,
+        settings: &PrivacySettings,
+    ) -> bool {
+        self.prune(now, settings);
         if self.spent_at(now, settings) + epsilon > settings.budget_per_window + 1e-9 {
             return false;
         }
-        self.spent.push((now, epsilon));
+        self.spent.push(Spend {
+            id,
+            t: now,
+            e: epsilon,
+        });
         true
+    }
+
+    /// Adds the spends of `other` this one lacks (by ID); whether any was added.
+    pub fn merge(&mut self, other: &Budget) -> bool {
+        let before = self.spent.len();
+        for s in &other.spent {
+            if !self.spent.iter().any(|x| x.id == s.id) {
+                self.spent.push(s.clone());
+            }
+        }
+        self.spent.len() != before
     }
 }
 
@@ -233,11 +286,11 @@ mod tests {
         let s = PrivacySettings::default();
         let mut b = Budget::default();
         for i in 0..8 {
-            assert!(b.try_spend(1.0, i, &s));
+            assert!(b.try_spend(i as u64, 1.0, i, &s));
         }
-        assert!(!b.try_spend(1.0, 100, &s));
+        assert!(!b.try_spend(8, 1.0, 100, &s));
         assert!(
-            b.try_spend(1.0, s.window_ms + 1, &s),
+            b.try_spend(9, 1.0, s.window_ms + 1, &s),
             "the first report left the window"
         );
     }

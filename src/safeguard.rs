@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Code, Error, Result};
-use crate::privacy::PrivacySettings;
+use crate::privacy::{Budget, PrivacySettings};
 use crate::Millis;
 
 /// Version of the stored form.
@@ -43,17 +43,6 @@ impl Mechanism {
             Mechanism::PrivateChoice => "private-choice",
         }
     }
-}
-
-/// ε spent at one time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Spend {
-    /// Unique to the tab and the spend.
-    pub id: u64,
-    /// When.
-    pub t: Millis,
-    /// How much.
-    pub e: f64,
 }
 
 /// One report that left the device.
@@ -112,7 +101,7 @@ pub struct SafeguardState {
     pub v: u32,
     /// ε spent, inside the window.
     #[serde(default)]
-    pub spent: Vec<Spend>,
+    pub spent: Budget,
     /// Reports sent, the latest [`MAX_LEDGER`], oldest first.
     #[serde(default)]
     pub ledger: Vec<LedgerEntry>,
@@ -134,23 +123,18 @@ fn invalid(what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Checks a sensitive namespace: 1–64 characters of `[a-z0-9._-]` (lowercased first).
+/// Checks a sensitive namespace, lowercased: the characters and length of a storage
+/// namespace ([`crate::store::check_namespace`]).
 pub fn check_sensitive(namespace: &str) -> Result<String> {
     let ns = namespace.trim().to_ascii_lowercase();
-    let ok = !ns.is_empty()
-        && ns.len() <= 64
-        && ns
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(ns)
-    } else {
-        Err(Error::at_field(
+    crate::store::check_namespace(&ns).map_err(|_| {
+        Error::at_field(
             Code::OptionsInvalid,
             "sensitive",
             format!("{namespace:?} is not 1–64 characters of a-z 0-9 . _ -"),
-        ))
-    }
+        )
+    })?;
+    Ok(ns)
 }
 
 impl SafeguardState {
@@ -188,10 +172,13 @@ impl SafeguardState {
         if s.v != STATE_VERSION {
             return Err(invalid(format!("version {}", s.v)));
         }
-        if s.spent.len() > 100_000 || s.catalogs.len() > 100_000 || s.ledger.len() > MAX_LEDGER {
+        if s.spent.spent.len() > 100_000
+            || s.catalogs.len() > 100_000
+            || s.ledger.len() > MAX_LEDGER
+        {
             return Err(invalid("too many entries"));
         }
-        if s.spent.iter().any(|x| !x.e.is_finite() || x.e < 0.0)
+        if s.spent.spent.iter().any(|x| !x.e.is_finite() || x.e < 0.0)
             || s.ledger
                 .iter()
                 .any(|x| x.e.is_some_and(|e| !e.is_finite() || e < 0.0))
@@ -217,13 +204,7 @@ impl SafeguardState {
     /// Adds what `other` has and this one lacks (entries by ID, catalogs by hash); the
     /// later sensitive list wins. Whether anything changed.
     pub fn merge(&mut self, other: &SafeguardState) -> bool {
-        let mut changed = false;
-        for s in &other.spent {
-            if !self.spent.iter().any(|x| x.id == s.id) {
-                self.spent.push(s.clone());
-                changed = true;
-            }
-        }
+        let mut changed = self.spent.merge(&other.spent);
         for l in &other.ledger {
             if !self.ledger.iter().any(|x| x.id == l.id) {
                 self.ledger.push(l.clone());
@@ -256,56 +237,12 @@ impl SafeguardState {
 
     /// Drops what left the window, and the oldest reports beyond [`MAX_LEDGER`].
     pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
-        let w = settings.window_ms;
-        self.spent.retain(|s| now - s.t < w);
-        self.catalogs.retain(|c| now - c.t < w);
+        self.spent.prune(now, settings);
+        self.catalogs.retain(|c| now - c.t < settings.window_ms);
         if self.ledger.len() > MAX_LEDGER {
             let drop = self.ledger.len() - MAX_LEDGER;
             self.ledger.drain(..drop);
         }
-    }
-
-    /// ε spent inside the window ending at `now`.
-    pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
-        self.spent
-            .iter()
-            .filter(|s| now - s.t < settings.window_ms && s.t <= now)
-            .map(|s| s.e)
-            .sum()
-    }
-
-    /// ε left in the window ending at `now`.
-    pub fn remaining(&self, now: Millis, settings: &PrivacySettings) -> f64 {
-        (settings.budget_per_window - self.spent_at(now, settings)).max(0.0)
-    }
-
-    /// When the next spend leaves the window (and frees its ε), if any is inside it.
-    pub fn frees_at(&self, now: Millis, settings: &PrivacySettings) -> Option<Millis> {
-        self.spent
-            .iter()
-            .filter(|s| now - s.t < settings.window_ms)
-            .map(|s| s.t + settings.window_ms)
-            .min()
-    }
-
-    /// Spends `epsilon` at `now` if the window allows it; whether it did.
-    pub fn try_spend(
-        &mut self,
-        id: u64,
-        epsilon: f64,
-        now: Millis,
-        settings: &PrivacySettings,
-    ) -> bool {
-        self.prune(now, settings);
-        if self.spent_at(now, settings) + epsilon > settings.budget_per_window + 1e-9 {
-            return false;
-        }
-        self.spent.push(Spend {
-            id,
-            t: now,
-            e: epsilon,
-        });
-        true
     }
 
     /// Whether the catalog of content hash `hash` may be personalized at `now`: it was
@@ -340,8 +277,8 @@ mod tests {
         let s = PrivacySettings::default();
         let mut a = SafeguardState::new();
         let mut b = SafeguardState::new();
-        assert!(a.try_spend(1, 1.0, 10, &s));
-        assert!(b.try_spend(2, 1.0, 20, &s));
+        assert!(a.spent.try_spend(1, 1.0, 10, &s));
+        assert!(b.spent.try_spend(2, 1.0, 20, &s));
         for (st, id) in [(&mut a, 1), (&mut b, 2)] {
             st.log(LedgerEntry {
                 id,
@@ -354,7 +291,7 @@ mod tests {
         }
         assert!(a.merge(&b));
         assert!(!a.merge(&b), "merging twice changes nothing");
-        assert_eq!(a.spent_at(30, &s), 2.0);
+        assert_eq!(a.spent.spent_at(30, &s), 2.0);
         let bodies: Vec<&str> = a.ledger.iter().map(|l| l.body.as_str()).collect();
         assert_eq!(bodies, ["O1", "O2"]);
         let back = SafeguardState::decode(&a.encode()).unwrap();
