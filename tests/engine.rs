@@ -5,28 +5,12 @@ use pocketrank::profile::{Event, EventKind, Settings};
 use pocketrank::rank::{Request, Scoring, SplitMix64};
 use pocketrank::store::{self, MemoryStore, ProfileStore};
 use pocketrank::{Catalog, Code, Engine, Error, StorageMode};
+mod common;
+use common::Shared;
 use std::cell::RefCell;
 use std::rc::Rc;
 
 const T0: i64 = 1_795_910_400_000;
-
-/// A store shared between "tabs" (engines), like one origin's localStorage.
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<MemoryStore>>);
-impl ProfileStore for Shared {
-    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
-        self.0.borrow().get(key)
-    }
-    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().set(key, value)
-    }
-    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().remove(key)
-    }
-    fn keys(&self) -> pocketrank::Result<Vec<String>> {
-        self.0.borrow().keys()
-    }
-}
 
 /// A store that throws on every access, like localStorage in a sandboxed iframe.
 struct Broken;

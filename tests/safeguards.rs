@@ -6,30 +6,13 @@ use pocketrank::privacy::{PrivacySettings, ReportMode};
 use pocketrank::profile::{Event, EventKind, Settings};
 use pocketrank::rank::{Request, Scoring, SplitMix64};
 use pocketrank::safeguard::Guard;
-use pocketrank::store::{self, MemoryStore, ProfileStore};
+use pocketrank::store::{self, ProfileStore};
 use pocketrank::{Catalog, Code, Engine, Reason};
-use std::cell::RefCell;
-use std::rc::Rc;
+mod common;
+use common::Shared;
 
 const T0: i64 = 1_795_910_400_000;
 const DAY: i64 = 86_400_000;
-
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<MemoryStore>>);
-impl ProfileStore for Shared {
-    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
-        self.0.borrow().get(key)
-    }
-    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().set(key, value)
-    }
-    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().remove(key)
-    }
-    fn keys(&self) -> pocketrank::Result<Vec<String>> {
-        self.0.borrow().keys()
-    }
-}
 
 fn open(store: &Shared, privacy: PrivacySettings, now: i64) -> Engine {
     let mut e = Engine::open(
