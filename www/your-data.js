@@ -74,8 +74,11 @@ function renderChart(chart, interests) {
 
 const formatEpsilon = (e) => (Number.isInteger(e) ? String(e) : e.toFixed(2));
 
-/** What the shop receives, the budget, the guards, the ledger and the sensitive list. */
-function renderPrivacy(privacy) {
+/**
+ * What the shop receives, the budget, the guards, the ledger and the sensitive list;
+ * `onRemove(ns)` takes a group out of the shopper's own list.
+ */
+function renderPrivacy(privacy, onRemove) {
   const mode = $("privacy-mode");
   const eps = privacy.epsilon == null ? "" : formatEpsilon(privacy.epsilon);
   const budget = privacy.budgetPerWeek == null ? "" : formatEpsilon(privacy.budgetPerWeek);
@@ -117,11 +120,7 @@ function renderPrivacy(privacy) {
     const li = el("li", { className: `chip ${who}`, attrs: { "data-namespace": ns, "data-who": who } }, el("span", { text: ns }));
     if (removable) {
       const remove = el("button", { className: "small remove", text: "×", attrs: { type: "button", "aria-label": `Record ${ns} again` } });
-      remove.addEventListener("click", () => {
-        currentEngine.removeSensitive(ns);
-        rerender();
-        say(`Topics in “${ns}” may be recorded again.`);
-      });
+      remove.addEventListener("click", () => onRemove(ns));
       li.append(remove);
     }
     return li;
@@ -133,15 +132,15 @@ function renderPrivacy(privacy) {
   );
 }
 
-let currentEngine = null;
-let rerender = () => {};
-let say = () => {};
-
 run(async () => {
   const { engine, catalog, byId } = await boot();
   const message = $("message");
-  say = (text) => (message.textContent = text);
-  currentEngine = engine;
+  const say = (text) => (message.textContent = text);
+  const removeSensitive = (ns) => {
+    engine.removeSensitive(ns);
+    render();
+    say(`Topics in “${ns}” may be recorded again.`);
+  };
 
   $("key-prefix").textContent = `pocketrank:${engine.namespace}:`;
 
@@ -164,7 +163,7 @@ run(async () => {
     pause.textContent = profile.paused ? "Resume personalization" : "Pause personalization";
     pause.setAttribute("aria-pressed", String(profile.paused));
 
-    renderPrivacy(engine.privacy());
+    renderPrivacy(engine.privacy(), removeSensitive);
 
     // Interests.
     renderChart($("chart"), profile.interests);
@@ -254,8 +253,6 @@ run(async () => {
 
     markReady();
   }
-
-  rerender = render;
 
   $("sensitive-form").addEventListener("submit", (event) => {
     event.preventDefault();

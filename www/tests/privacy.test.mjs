@@ -81,8 +81,12 @@ test("a topic group the shopper adds on Your data is forgotten at once and never
     const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("pocketrank:")).map((k) => localStorage.getItem(k)).join("\n"));
     assert.ok(stored.includes("category:running"));
     assert.ok(!stored.includes("brand:"), "no brand tag in storage");
-    // Clearing removes the ledger and the budget with everything else.
+    // The shopper can take the group out of the list again.
     await visit(page, noised.url, "your-data.html");
+    await page.click("#sensitive li[data-namespace='brand'] button.remove");
+    await page.waitForSelector("#sensitive li[data-namespace='brand']", { state: "detached" });
+    assert.match(await page.textContent("#message"), /may be recorded again/);
+    // Clearing removes the ledger and the budget with everything else.
     await page.click("#clear");
     assert.deepEqual(await pocketrankKeys(page), []);
   } finally {
