@@ -322,6 +322,9 @@ pub struct AuditRow {
     pub noised: f64,
     /// Success with noised reports and the per-window budget.
     pub budgeted: f64,
+    /// Success with private choice (the shown offer drawn by the exponential mechanism, ε
+    /// per draw) and the per-window budget; the report is the shown offer.
+    pub private: f64,
     /// The bound `e^B / (1 + e^B)` for the ε actually spent with the budget.
     pub bound: f64,
 }
@@ -339,7 +342,7 @@ pub fn probing_attack(
 ) -> Vec<AuditRow> {
     use crate::catalog::Catalog;
     use crate::profile::{Event, EventKind, Profile, Settings};
-    use crate::rank::{choose, Request, Scoring, SplitMix64};
+    use crate::rank::{choose, choose_private, Request, Scoring, SplitMix64};
 
     let k = k.max(2);
     let mut offers =
@@ -375,6 +378,48 @@ pub fn probing_attack(
         let llr = probes as f64 * (p / q).ln() + (n - probes) as f64 * ((1.0 - p) / (1.0 - q)).ln();
         llr > 0.0
     };
+    let shopper_profile = |sensitive: bool| {
+        let mut profile = Profile::new();
+        let mut tags = vec!["category:running"];
+        if sensitive {
+            tags.push("category:maternity");
+        }
+        for tag in tags {
+            profile
+                .record(&Event::new(EventKind::Purchase, [tag]), now, &s)
+                .expect("event");
+        }
+        profile
+    };
+    let req = Request::new(1, now);
+    // Private choice: the probe's probability of being drawn for a holder and for anyone else,
+    // from the engine's own scores, normalized as the mechanism does (the attacker knows them).
+    let probe_probability = |profile: &Profile| {
+        let all = Request::new(k, now);
+        let scored = choose(&catalog, profile, &s, &scoring, &all, &mut SplitMix64(0));
+        let (lo, hi) = scored
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), d| {
+                (a.min(d.score as f64), b.max(d.score as f64))
+            });
+        let weight = |score: f32| {
+            let u = if hi > lo {
+                (score as f64 - lo) / (hi - lo)
+            } else {
+                0.0
+            };
+            (eps * u / 2.0).exp()
+        };
+        let total: f64 = scored.iter().map(|d| weight(d.score)).sum();
+        scored
+            .iter()
+            .find(|d| d.offer == probe)
+            .map_or(0.0, |d| weight(d.score) / total)
+    };
+    let (p_holder, p_other) = (
+        probe_probability(&shopper_profile(true)),
+        probe_probability(&shopper_profile(false)),
+    );
     let mut rows: Vec<AuditRow> = report_counts
         .iter()
         .map(|&r| AuditRow {
@@ -382,38 +427,24 @@ pub fn probing_attack(
             exact: 0.0,
             noised: 0.0,
             budgeted: 0.0,
+            private: 0.0,
             bound: 0.0,
         })
         .collect();
     for shopper in 0..shoppers {
         let sensitive = shopper % 2 == 0;
-        let mut profile = Profile::new();
-        profile
-            .record(
-                &Event::new(EventKind::Purchase, ["category:running"]),
-                now,
-                &s,
-            )
-            .expect("event");
-        if sensitive {
-            profile
-                .record(
-                    &Event::new(EventKind::Purchase, ["category:maternity"]),
-                    now,
-                    &s,
-                )
-                .expect("event");
-        }
-        let req = Request {
-            exclude: &[],
-            context: &[],
-            count: 1,
-            now,
-        };
+        let profile = shopper_profile(sensitive);
         let shown = choose(&catalog, &profile, &s, &scoring, &req, &mut rng)[0].offer;
         // The attacker's view: the exact reports, and the noised ones in order.
         let noised: Vec<bool> = (0..max_reports)
             .map(|_| noised_report(shown, k, eps, &mut rng) == probe)
+            .collect();
+        // With private choice each shown (and reported) offer is a fresh draw, within the budget.
+        let drawn: Vec<bool> = (0..max_reports.min(budget_reports))
+            .map(|_| {
+                choose_private(&catalog, &profile, &s, &scoring, &req, eps, &mut rng)[0].offer
+                    == probe
+            })
             .collect();
         for row in rows.iter_mut() {
             let exact_guess = row.reports > 0 && shown == probe;
@@ -421,10 +452,17 @@ pub fn probing_attack(
             let noised_guess = guess(noised[..n].iter().filter(|&&x| x).count(), n, p, q);
             let m = n.min(budget_reports);
             let budgeted_guess = guess(noised[..m].iter().filter(|&&x| x).count(), m, p, q);
+            let private_guess = guess(
+                drawn[..m].iter().filter(|&&x| x).count(),
+                m,
+                p_holder,
+                p_other,
+            );
             for (hit, slot) in [
                 (exact_guess, &mut row.exact),
                 (noised_guess, &mut row.noised),
                 (budgeted_guess, &mut row.budgeted),
+                (private_guess, &mut row.private),
             ] {
                 if hit == sensitive {
                     *slot += 1.0 / shoppers as f64;

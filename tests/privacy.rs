@@ -82,6 +82,7 @@ fn the_probing_attack_stays_under_the_budget_bound_and_wins_without_noise() {
         assert!(r.exact > 0.999, "exact reports give the answer away: {r:?}");
         // Sampling error of a rate over 4000 shoppers: at most about 0.8% at 3 sigma.
         assert!(r.budgeted <= r.bound + 0.025, "{r:?}");
+        assert!(r.private <= r.bound + 0.025, "{r:?}");
     }
     let last = rows.last().unwrap();
     assert!(

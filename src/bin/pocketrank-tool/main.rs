@@ -144,13 +144,13 @@ fn audit(args: &[String]) -> Result<(), String> {
         settings.epsilon_per_report, settings.budget_per_window
     );
     println!(
-        "| reports | exact reports | noised, no budget | noised, with budget | bound e^B/(1+e^B) |"
+        "| reports | exact reports | noised, no budget | noised, with budget | private choice, with budget | bound e^B/(1+e^B) |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         println!(
-            "| {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-            r.reports, r.exact, r.noised, r.budgeted, r.bound
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            r.reports, r.exact, r.noised, r.budgeted, r.private, r.bound
         );
     }
     Ok(())
