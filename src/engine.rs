@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::catalog::Catalog;
 use crate::error::{Code, Error, Result};
 use crate::privacy::{self, PrivacySettings, ReportMode};
-use crate::profile::{Event, EventKind, Profile, Settings, MAX_STORED_BYTES};
+use crate::profile::{Event, EventKind, Profile, Settings, MAX_STORED_BYTES, MAX_WRITERS};
 use crate::rank::{self, Decision, Random, Request, Scoring};
 use crate::safeguard::{self, Guard, LedgerEntry, Mechanism, SafeguardState};
 use crate::store::{self, ProfileStore};
@@ -65,6 +65,8 @@ pub struct Engine {
     shown: BTreeMap<String, Vec<String>>,
     writer: u32,
     seq: u64,
+    /// The order stamp of this engine's latest change ([`Profile::mark_written`]).
+    last_stamp: Millis,
     pending: Vec<(u64, Change, Millis)>,
     privacy: PrivacySettings,
     guards: SafeguardState,
@@ -141,6 +143,7 @@ impl Engine {
             shown: BTreeMap::new(),
             writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             seq: 0,
+            last_stamp: Millis::MIN,
             pending: Vec::new(),
             privacy: PrivacySettings::default(),
             guards: SafeguardState::new(),
@@ -218,15 +221,27 @@ impl Engine {
             Ok(p) => {
                 // Another tab wrote. Its value includes our changes up to the sequence
                 // number it records for us; apply the later ones again on top of it.
-                let included = p.applied.get(&self.writer).map_or(0, |&(seq, _)| seq);
-                self.pending.retain(|(seq, _, _)| *seq > included);
+                match p.applied.get(&self.writer) {
+                    Some(&(included, _)) => self.pending.retain(|(seq, _, _)| *seq > included),
+                    // Our entry was evicted by later writers: each of the newest MAX_WRITERS
+                    // changes came after ours, so the value they wrote had ours included
+                    // (a tab that never saw our write cannot write that many times in the
+                    // moment it takes storage to reach every tab). Applying them again
+                    // would count them twice.
+                    None if p.applied.len() >= MAX_WRITERS
+                        && p.applied.values().all(|&(_, t)| t > self.last_stamp) =>
+                    {
+                        self.pending.clear()
+                    }
+                    None => {}
+                }
                 self.profile = p;
                 self.status.stored_bytes = text.len();
                 self.last_raw = Some(text);
                 if !self.pending.is_empty() {
                     for (seq, change, t) in &self.pending {
                         apply(&mut self.profile, change, *t, &self.settings);
-                        self.profile.applied.insert(self.writer, (*seq, *t));
+                        self.last_stamp = self.profile.mark_written(self.writer, *seq, *t);
                     }
                     self.persist(now);
                 }
@@ -236,14 +251,9 @@ impl Engine {
                 self.go_memory(Some(e));
             }
             Err(e) => {
-                let qkey = store::quarantine_key(&self.namespace, now);
-                match self.store.set(&qkey, &text) {
+                let key = self.key.clone();
+                match self.set_aside(&key, "", &text, e, now) {
                     Ok(()) => {
-                        if let Err(err) = self.store.remove(&self.key) {
-                            return self.go_memory(Some(err));
-                        }
-                        self.status.quarantined.push(qkey);
-                        self.status.reason = Some(e);
                         self.last_raw = None;
                         self.status.stored_bytes = 0;
                     }
@@ -289,31 +299,47 @@ impl Engine {
                 self.guards_raw = Some(text);
                 self.status.newer_version_stored = true;
             }
-            Err(e) => {
-                let qkey = format!("{}-privacy", store::quarantine_key(&self.namespace, now));
-                match self.store.set(&qkey, &text) {
-                    Ok(()) => {
-                        if let Err(err) = self.store.remove(&key) {
-                            return self.go_memory(Some(err));
-                        }
-                        self.status.quarantined.push(qkey);
-                        self.status.reason = Some(e);
-                        self.guards_raw = None;
-                        self.persist_guards();
-                    }
-                    Err(err) => {
-                        self.guards_writable = false;
-                        self.status.reason = Some(err);
-                    }
+            Err(e) => match self.set_aside(&key, "-privacy", &text, e, now) {
+                Ok(()) => {
+                    self.guards_raw = None;
+                    self.persist_guards();
                 }
-            }
+                Err(err) => {
+                    self.guards_writable = false;
+                    self.status.reason = Some(err);
+                }
+            },
         }
+    }
+
+    /// Moves the unreadable value `text` of `key` to a quarantine key (bounded, see
+    /// [`store::set_aside`]) and says so in the status. Fails, touching nothing more, when it
+    /// cannot be set aside; goes to memory when it was set aside but cannot be removed.
+    fn set_aside(
+        &mut self,
+        key: &str,
+        suffix: &str,
+        text: &str,
+        why: Error,
+        now: Millis,
+    ) -> Result<()> {
+        let qkey = store::set_aside(self.store.as_mut(), &self.namespace, suffix, text, now)?;
+        self.status.quarantined.push(qkey);
+        if self.status.quarantined.len() > store::MAX_QUARANTINED {
+            self.status.quarantined.remove(0);
+        }
+        self.status.reason = Some(why);
+        if let Err(err) = self.store.remove(key) {
+            self.go_memory(Some(err));
+        }
+        Ok(())
     }
 
     fn persist_guards(&mut self) {
         if !self.persistent || !self.guards_writable {
             return;
         }
+        self.guards.fit();
         let text = self.guards.encode();
         match self.store.set(&store::privacy_key(&self.namespace), &text) {
             Ok(()) => self.guards_raw = Some(text),
@@ -391,14 +417,8 @@ impl Engine {
             // The ε was spent when the offer was drawn; the report only repeats it.
             ReportMode::PrivateChoice => (Mechanism::PrivateChoice, Some(0.0)),
         };
-        let entry = LedgerEntry {
-            id: self.next_entry_id(),
-            t: now,
-            url: url.chars().take(safeguard::MAX_ENDPOINT_LEN).collect(),
-            body: body.to_string(),
-            m: mechanism,
-            e: epsilon,
-        };
+        let id = self.next_entry_id();
+        let entry = LedgerEntry::new(id, now, url, body, mechanism, epsilon);
         self.guards.log(entry.clone());
         self.persist_guards();
         Some(entry)
@@ -527,7 +547,7 @@ impl Engine {
             return false;
         }
         self.seq += 1;
-        self.profile.applied.insert(self.writer, (self.seq, now));
+        self.last_stamp = self.profile.mark_written(self.writer, self.seq, now);
         if self.persistent {
             if self.pending.len() == MAX_PENDING {
                 self.pending.remove(0);
@@ -796,7 +816,7 @@ impl Engine {
         p.applied.clear();
         self.pending.clear();
         self.seq += 1;
-        p.applied.insert(self.writer, (self.seq, now));
+        self.last_stamp = p.mark_written(self.writer, self.seq, now);
         self.profile = p;
         self.persist(now);
         Ok(())

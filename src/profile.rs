@@ -399,11 +399,15 @@ pub struct Profile {
     /// Personalization paused by the shopper: nothing is recorded, only the fallback is shown.
     pub paused: bool,
     /// For merging the writes of several tabs: per writer (tab), the sequence number of its
-    /// last change included here, and when it was made.
+    /// last change included here, and the order of that change (a time in ms that never goes
+    /// backward within a profile, see [`Profile::mark_written`]). Change it only through
+    /// [`Profile::mark_written`], which keeps it within [`MAX_WRITERS`].
     pub applied: BTreeMap<u32, (u64, Millis)>,
 }
 
-/// Most writers remembered in [`Profile::applied`]; the least recent go first.
+/// Most writers remembered in [`Profile::applied`]; the least recent go first. Every page
+/// load is a new writer, so this bound is reached after a few page loads and then holds on
+/// every write.
 pub const MAX_WRITERS: usize = 16;
 
 impl Profile {
@@ -519,10 +523,20 @@ impl Profile {
         self.items.remove(item).is_some()
     }
 
-    /// Drops what retention or the bounds say must go: interests and items not seen within
-    /// the retention period, impressions outside the cap window, then the least-weighted
-    /// entries beyond each count bound.
-    pub fn prune(&mut self, now: Millis, settings: &Settings) {
+    /// Notes that `writer`'s change `seq` is included, made at `now`; returns the order
+    /// stamp it was given. The stamp never goes backward within a profile (a device clock
+    /// set back still orders this change last), so the writer just noted is never the one
+    /// evicted to keep [`MAX_WRITERS`]: the least recent others go first.
+    pub fn mark_written(&mut self, writer: u32, seq: u64, now: Millis) -> Millis {
+        let latest = self.applied.values().map(|&(_, t)| t).max();
+        let stamp = latest.map_or(now, |l| now.max(l.saturating_add(1)));
+        self.applied.insert(writer, (seq, stamp));
+        self.bound_writers();
+        stamp
+    }
+
+    /// Keeps the [`MAX_WRITERS`] most recent writers (by order stamp, then writer ID).
+    fn bound_writers(&mut self) {
         while self.applied.len() > MAX_WRITERS {
             let oldest = self
                 .applied
@@ -533,6 +547,14 @@ impl Profile {
                 self.applied.remove(&w);
             }
         }
+    }
+
+    /// Drops what retention or the bounds say must go: interests and items not seen within
+    /// the retention period, impressions outside the cap window, then the least-weighted
+    /// entries beyond each count bound. Every stored form is written after it, so what is
+    /// written is always within the bounds that [`Profile::decode`] checks.
+    pub fn prune(&mut self, now: Millis, settings: &Settings) {
+        self.bound_writers();
         let horizon = now - settings.retention_ms;
         self.interests
             .retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
@@ -581,6 +603,7 @@ impl Profile {
         now: Millis,
         settings: &Settings,
     ) -> String {
+        self.prune(now, settings);
         loop {
             let text = self.encode();
             if text.len() <= max_bytes || self.is_trivial() {
@@ -882,13 +905,16 @@ impl Stored {
         if self.i.len() > MAX_INTERESTS
             || self.t.len() > MAX_ITEMS
             || self.o.len() > MAX_OFFERS_SEEN
-            || self.w.len() > MAX_WRITERS
         {
             return Err(invalid("more entries than the profile's bounds".into()));
         }
+        // The list of writers is bookkeeping, not the shopper's data: versions up to 0.1.0
+        // wrote one writer more than the bound (the current writer was added after the
+        // trim), so a longer list is read and trimmed, never refused.
         for (writer, seq, t) in self.w {
             p.applied.insert(writer, (seq, t));
         }
+        p.bound_writers();
         for (tag, weight, updated, first_seen, last_seen, counts) in self.i {
             check_label(&tag).map_err(|r| invalid(format!("interest {r}")))?;
             if !(weight.is_finite() && (0.0..=MAX_WEIGHT).contains(&weight)) {

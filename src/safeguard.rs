@@ -19,8 +19,24 @@ pub const STATE_VERSION: u32 = 1;
 pub const MAX_LEDGER: usize = 200;
 /// Most namespaces a shopper may add to the sensitive list.
 pub const MAX_SHOPPER_SENSITIVE: usize = 32;
-/// Longest endpoint URL kept in the ledger.
+/// Longest endpoint URL kept in the ledger, in bytes.
 pub const MAX_ENDPOINT_LEN: usize = 2048;
+/// Longest report body kept in the ledger, in bytes (a body is an offer ID).
+pub const MAX_BODY_LEN: usize = 1024;
+/// Most spends kept; beyond it the oldest two are merged into one (see [`SafeguardState::fit`]).
+pub const MAX_SPENDS: usize = 512;
+/// Most catalogs remembered (the most a site may set as `catalogsPerWeek`); the oldest go first.
+pub const MAX_CATALOGS: usize = 10_000;
+
+/// `text` cut to at most `max` bytes, at a character boundary: what the ledger keeps of an
+/// endpoint or a body, so that it always passes [`SafeguardState::decode`]'s limits.
+pub fn clip(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
 
 /// How a report's body was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +77,21 @@ pub struct LedgerEntry {
     /// ε spent for it (none for an exact report: it is not differentially private).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e: Option<f64>,
+}
+
+impl LedgerEntry {
+    /// The entry of a report of `body` to `url`, both clipped to what the ledger keeps
+    /// ([`MAX_ENDPOINT_LEN`], [`MAX_BODY_LEN`] bytes).
+    pub fn new(id: u64, t: Millis, url: &str, body: &str, m: Mechanism, e: Option<f64>) -> Self {
+        LedgerEntry {
+            id,
+            t,
+            url: clip(url, MAX_ENDPOINT_LEN),
+            body: clip(body, MAX_BODY_LEN),
+            m,
+            e,
+        }
+    }
 }
 
 /// A catalog that was personalized, and when first in the window.
@@ -172,8 +203,8 @@ impl SafeguardState {
         if s.v != STATE_VERSION {
             return Err(invalid(format!("version {}", s.v)));
         }
-        if s.spent.spent.len() > 100_000
-            || s.catalogs.len() > 100_000
+        if s.spent.spent.len() > MAX_SPENDS
+            || s.catalogs.len() > MAX_CATALOGS
             || s.ledger.len() > MAX_LEDGER
         {
             return Err(invalid("too many entries"));
@@ -187,7 +218,7 @@ impl SafeguardState {
         }
         if s.ledger
             .iter()
-            .any(|x| x.url.len() > MAX_ENDPOINT_LEN || x.body.len() > 1024)
+            .any(|x| x.url.len() > MAX_ENDPOINT_LEN || x.body.len() > MAX_BODY_LEN)
         {
             return Err(invalid("a ledger entry is too long"));
         }
@@ -235,13 +266,36 @@ impl SafeguardState {
         changed
     }
 
-    /// Drops what left the window, and the oldest reports beyond [`MAX_LEDGER`].
+    /// Drops what left the window, then keeps each list within its bound ([`SafeguardState::fit`]).
     pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
         self.spent.prune(now, settings);
         self.catalogs.retain(|c| now - c.t < settings.window_ms);
+        self.fit();
+    }
+
+    /// Keeps every list within the bound [`SafeguardState::decode`] checks, whatever added to
+    /// it (a report, a merge with another tab's copy, a clock set back): the latest
+    /// [`MAX_LEDGER`] reports and [`MAX_CATALOGS`] catalogs; beyond [`MAX_SPENDS`] spends the
+    /// two oldest become one, at the later time and with their sum, which can only count
+    /// more ε as spent for longer, never less. Runs before every write.
+    pub fn fit(&mut self) {
         if self.ledger.len() > MAX_LEDGER {
+            self.ledger.sort_by_key(|l| (l.t, l.id));
             let drop = self.ledger.len() - MAX_LEDGER;
             self.ledger.drain(..drop);
+        }
+        if self.catalogs.len() > MAX_CATALOGS {
+            self.catalogs.sort_by_key(|c| (c.t, c.h));
+            let drop = self.catalogs.len() - MAX_CATALOGS;
+            self.catalogs.drain(..drop);
+        }
+        let spends = &mut self.spent.spent;
+        if spends.len() > MAX_SPENDS {
+            spends.sort_by_key(|x| (x.t, x.id));
+            while spends.len() > MAX_SPENDS {
+                let first = spends.remove(0);
+                spends[0].e += first.e;
+            }
         }
     }
 
@@ -262,9 +316,7 @@ impl SafeguardState {
     /// Appends a report to the ledger.
     pub fn log(&mut self, entry: LedgerEntry) {
         self.ledger.push(entry);
-        if self.ledger.len() > MAX_LEDGER {
-            self.ledger.remove(0);
-        }
+        self.fit();
     }
 }
 

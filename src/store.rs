@@ -119,6 +119,67 @@ pub fn quarantine_key(namespace: &str, now: crate::Millis) -> String {
     format!("pocketrank:{namespace}:quarantine:{now}")
 }
 
+/// Most values kept set aside per namespace; the oldest go first.
+pub const MAX_QUARANTINED: usize = 3;
+/// Most bytes (of values) kept set aside per namespace: three stored profiles at their cap.
+/// The newest copy is always kept, even alone above it.
+pub const MAX_QUARANTINE_BYTES: usize = 3 * crate::profile::MAX_STORED_BYTES;
+
+/// Sets `text` aside under a new quarantine key of `namespace` (`…:quarantine:<now><suffix>`,
+/// made unique), then drops the oldest quarantined values beyond [`MAX_QUARANTINED`] and
+/// [`MAX_QUARANTINE_BYTES`], so that a value that keeps coming back unreadable cannot fill
+/// the origin's storage. Returns the key.
+pub fn set_aside(
+    store: &mut dyn ProfileStore,
+    namespace: &str,
+    suffix: &str,
+    text: &str,
+    now: crate::Millis,
+) -> Result<String> {
+    let base = format!("{}{suffix}", quarantine_key(namespace, now));
+    let mut key = base.clone();
+    let mut n = 1;
+    while store.get(&key)?.is_some() {
+        n += 1;
+        key = format!("{base}.{n}");
+    }
+    store.set(&key, text)?;
+    let prefix = format!("{}quarantine:", prefix(namespace));
+    // Newest first: by the time in the key, then the copy number.
+    let order = |k: &str| -> (i64, u32) {
+        let rest = &k[prefix.len()..];
+        let digits = rest.trim_start_matches('-');
+        let end = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
+        let t = digits[..end].parse::<i64>().unwrap_or(i64::MIN);
+        let t = if rest.starts_with('-') { -t } else { t };
+        let copy = k
+            .rsplit_once('.')
+            .and_then(|(_, c)| c.parse().ok())
+            .unwrap_or(1);
+        (t, copy)
+    };
+    let mut kept: Vec<String> = store
+        .keys()?
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix) && *k != key)
+        .collect();
+    kept.sort_by(|a, b| order(b).cmp(&order(a)).then(b.cmp(a)));
+    let mut bytes = text.len();
+    let mut count = 1;
+    for k in kept {
+        let size = store.get(&k)?.map_or(0, |v| v.len());
+        if count < MAX_QUARANTINED && bytes + size <= MAX_QUARANTINE_BYTES {
+            count += 1;
+            bytes += size;
+        } else {
+            store.remove(&k)?;
+        }
+    }
+    Ok(key)
+}
+
 /// Removes every key of `namespace` (profile, quarantined values, anything else the
 /// library wrote). Returns how many were removed.
 pub fn clear(store: &mut dyn ProfileStore, namespace: &str) -> Result<usize> {

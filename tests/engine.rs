@@ -509,3 +509,82 @@ fn a_full_store_gets_the_heaviest_part_that_fits_and_the_page_keeps_everything()
         "what is stored fits the store"
     );
 }
+
+#[test]
+fn hundreds_of_page_loads_never_set_the_profile_aside() {
+    // Every page load is a new engine, hence a new writer: 0.1.0 wrote one writer more than
+    // it could read back, and quarantined the profile on the 18th load.
+    let s = Shared::default();
+    for load in 0..300i64 {
+        let now = T0 + load * 3_600_000;
+        let mut e = open(&s, now);
+        assert!(
+            e.status().quarantined.is_empty() && e.status().reason.is_none(),
+            "load {load}: {:?}",
+            e.status()
+        );
+        assert_eq!(
+            e.profile()
+                .interests
+                .get("running")
+                .map_or(0, |i| i.counts[0]),
+            load as u32,
+            "load {load}: every earlier view is still there"
+        );
+        e.record(&view("running"), now).unwrap();
+    }
+}
+
+#[test]
+fn a_profile_saved_by_0_1_0_with_seventeen_writers_loads_without_loss() {
+    // Written by the code of 0.1.0 (commit c299af9): 17 page loads, one view each.
+    let old = include_str!("fixtures/profile-v1-17-writers.json");
+    let s = Shared::default();
+    s.0.borrow_mut()
+        .set("pocketrank:test:profile", old)
+        .unwrap();
+    let mut e = open(&s, 1_795_968_000_000);
+    assert!(e.status().quarantined.is_empty(), "{:?}", e.status());
+    let p = e.profile();
+    let views: u32 = ["category:running", "category:baking"]
+        .iter()
+        .map(|t| p.interests[*t].counts[0])
+        .sum();
+    assert_eq!(views, 17);
+    assert_eq!(p.interests["brand:acme"].counts[0], 17);
+    assert_eq!(p.items.len(), 5);
+    e.record(&view("running"), 1_795_968_000_001).unwrap();
+    let again = open(&s, 1_795_968_000_002);
+    assert!(again.status().quarantined.is_empty());
+    assert_eq!(again.profile().interests["brand:acme"].counts[0], 17);
+}
+
+#[test]
+fn quarantined_copies_stay_bounded_and_clear_removes_them() {
+    let s = Shared::default();
+    for i in 0..20i64 {
+        let garbage = format!("{{\"v\":1,\"i\":[[\"broken-{i}\"{}", "x".repeat(9000));
+        s.0.borrow_mut()
+            .set("pocketrank:test:profile", &garbage)
+            .unwrap();
+        let e = open(&s, T0 + i / 2); // two finds in the same millisecond each time
+        assert_eq!(e.status().quarantined.len(), 1);
+    }
+    let keys: Vec<String> = s
+        .keys()
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.contains(":quarantine:"))
+        .collect();
+    assert!(keys.len() <= store::MAX_QUARANTINED, "{keys:?}");
+    let bytes: usize = keys.iter().map(|k| s.get(k).unwrap().unwrap().len()).sum();
+    assert!(bytes <= store::MAX_QUARANTINE_BYTES, "{bytes}");
+    // The newest copy is always kept.
+    assert!(keys
+        .iter()
+        .any(|k| s.get(k).unwrap().unwrap().contains("broken-19")));
+    let mut e = open(&s, T0 + 100);
+    e.record(&view("running"), T0 + 100).unwrap();
+    e.clear().unwrap();
+    assert!(s.keys().unwrap().is_empty());
+}
