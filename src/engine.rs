@@ -67,12 +67,19 @@ pub struct Engine {
     seq: u64,
     /// The order stamp of this engine's latest change ([`Profile::mark_written`]).
     last_stamp: Millis,
+    /// The latest write did not store the whole profile (the store was full): the next call
+    /// tries again, so that what the page holds reaches storage once there is room.
+    unsaved: bool,
     pending: Vec<(u64, Change, Millis)>,
     privacy: PrivacySettings,
     guards: SafeguardState,
     guards_raw: Option<String>,
     /// False when a newer version's privacy record is stored: it is left untouched.
     guards_writable: bool,
+    /// The latest write of the privacy record failed (a full store): the next call tries again.
+    guards_unsaved: bool,
+    /// The sensitive list changed, or a profile was read that may predate it: purge.
+    purge_due: bool,
     /// The sensitive namespaces of the defaults and the site, before the shopper's own.
     base_sensitive: Vec<String>,
     entries: u32,
@@ -91,6 +98,9 @@ enum Change {
 
 /// Most changes kept while waiting to be seen in storage.
 const MAX_PENDING: usize = 512;
+/// How long a change seen in storage is still kept, in case a tab that had not seen it writes
+/// over it: far longer than storage takes to reach every tab of a browser.
+const PENDING_HOLD_MS: Millis = 60_000;
 
 static NEXT_WRITER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
@@ -144,11 +154,14 @@ impl Engine {
             writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             seq: 0,
             last_stamp: Millis::MIN,
+            unsaved: false,
             pending: Vec::new(),
             privacy: PrivacySettings::default(),
             guards: SafeguardState::new(),
             guards_raw: None,
             guards_writable: true,
+            guards_unsaved: false,
+            purge_due: false,
             base_sensitive,
             entries: 0,
         };
@@ -195,34 +208,34 @@ impl Engine {
             return;
         }
         self.sync_guards(now);
-        if !self.persistent {
-            return;
+        if self.persistent {
+            self.sync_profile(now);
         }
+        if self.purge_due {
+            self.purge_sensitive(now);
+        }
+    }
+
+    fn sync_profile(&mut self, now: Millis) {
         let raw = match self.store.get(&self.key) {
             Ok(raw) => raw,
             Err(e) => return self.go_memory(Some(e)),
         };
         if raw == self.last_raw {
+            if self.unsaved {
+                self.persist(now);
+            }
             return;
         }
         let Some(text) = raw else {
-            // Cleared elsewhere: the shopper's choice applies here too, to changes not yet
-            // written as well.
-            self.profile = Profile {
-                paused: self.profile.paused,
-                ..Profile::new()
-            };
-            self.pending.clear();
-            self.last_raw = None;
-            self.status.stored_bytes = 0;
-            return;
+            return self.drop_local();
         };
         match Profile::decode(&text) {
             Ok(p) => {
                 // Another tab wrote. Its value includes our changes up to the sequence
                 // number it records for us; apply the later ones again on top of it.
-                match p.applied.get(&self.writer) {
-                    Some(&(included, _)) => self.pending.retain(|(seq, _, _)| *seq > included),
+                let included = match p.applied.get(&self.writer) {
+                    Some(&(seq, _)) => seq,
                     // Our entry was evicted by later writers: each of the newest MAX_WRITERS
                     // changes came after ours, so the value they wrote had ours included
                     // (a tab that never saw our write cannot write that many times in the
@@ -231,18 +244,28 @@ impl Engine {
                     None if p.applied.len() >= MAX_WRITERS
                         && p.applied.values().all(|&(_, t)| t > self.last_stamp) =>
                     {
-                        self.pending.clear()
+                        u64::MAX
                     }
-                    None => {}
-                }
+                    None => 0,
+                };
+                // The changes it has are kept a while all the same: a third tab that had not
+                // seen them may still write over it, and then they are applied again.
+                self.pending.retain(|(seq, _, t)| {
+                    *seq > included || (now - *t < PENDING_HOLD_MS && included != u64::MAX)
+                });
                 self.profile = p;
+                // A tab that had not yet learnt of a namespace the shopper made sensitive
+                // may have recorded in it.
+                self.purge_due = !self.guards.sensitive.is_empty();
                 self.status.stored_bytes = text.len();
                 self.last_raw = Some(text);
-                if !self.pending.is_empty() {
-                    for (seq, change, t) in &self.pending {
-                        apply(&mut self.profile, change, *t, &self.settings);
-                        self.last_stamp = self.profile.mark_written(self.writer, *seq, *t);
-                    }
+                let mut again = false;
+                for (seq, change, t) in self.pending.iter().filter(|(seq, _, _)| *seq > included) {
+                    apply(&mut self.profile, change, *t, &self.settings);
+                    self.last_stamp = self.profile.mark_written(self.writer, *seq, *t);
+                    again = true;
+                }
+                if again {
                     self.persist(now);
                 }
             }
@@ -264,6 +287,38 @@ impl Engine {
         }
     }
 
+    /// Another tab removed the stored profile (the browser's `storage` event says so): the
+    /// shopper cleared it there. That choice applies here too, to changes not yet written as
+    /// well, and to a write of ours that reached storage after the removal. Needed when this
+    /// tab could not write (a full store): then what it reads looks unchanged.
+    pub fn cleared_elsewhere(&mut self, now: Millis) {
+        if !self.persistent {
+            return;
+        }
+        let ours =
+            self.last_raw.is_some() && self.store.get(&self.key).ok().flatten() == self.last_raw;
+        if ours {
+            if let Err(e) = self.store.remove(&self.key) {
+                return self.go_memory(Some(e));
+            }
+        }
+        self.drop_local();
+        self.sync(now);
+    }
+
+    /// Empties the profile this tab holds (personalization stays paused if it was), with the
+    /// changes it has not written yet.
+    fn drop_local(&mut self) {
+        self.profile = Profile {
+            paused: self.profile.paused,
+            ..Profile::new()
+        };
+        self.pending.clear();
+        self.unsaved = false;
+        self.last_raw = None;
+        self.status.stored_bytes = 0;
+    }
+
     /// Reads the stored privacy record if it changed, merging it with this tab's (entries are
     /// sets: no tab's report is lost), and setting aside what cannot be read.
     fn sync_guards(&mut self, now: Millis) {
@@ -273,6 +328,9 @@ impl Engine {
             Err(e) => return self.go_memory(Some(e)),
         };
         if raw == self.guards_raw {
+            if self.guards_unsaved {
+                self.persist_guards();
+            }
             return;
         }
         let Some(text) = raw else {
@@ -341,8 +399,13 @@ impl Engine {
         }
         self.guards.fit();
         let text = self.guards.encode();
+        self.guards_unsaved = true;
         match self.store.set(&store::privacy_key(&self.namespace), &text) {
-            Ok(()) => self.guards_raw = Some(text),
+            Ok(()) => {
+                self.guards_raw = Some(text);
+                self.guards_unsaved = false;
+            }
+            // Written again on the next call, once there is room.
             Err(e) if e.code == Code::StorageQuota => self.status.reason = Some(e),
             Err(e) => self.go_memory(Some(e)),
         }
@@ -355,7 +418,31 @@ impl Engine {
                 all.push(ns.clone());
             }
         }
+        if self.settings.sensitive != all {
+            self.purge_due = true;
+        }
         self.settings.sensitive = all;
+    }
+
+    /// Forgets at once every interest in a sensitive namespace: run whenever this tab learns
+    /// of a namespace made sensitive (here or in another tab), or reads a profile that a tab
+    /// not yet aware of it wrote.
+    fn purge_sensitive(&mut self, now: Millis) {
+        self.purge_due = false;
+        let doomed: Vec<String> = self
+            .profile
+            .interests
+            .keys()
+            .filter(|t| self.settings.is_sensitive(t))
+            .cloned()
+            .collect();
+        let forgot = !doomed.is_empty();
+        for tag in doomed {
+            self.change(Change::Forget(tag), now);
+        }
+        if forgot {
+            self.persist(now);
+        }
     }
 
     fn next_entry_id(&mut self) -> u64 {
@@ -446,20 +533,7 @@ impl Engine {
             self.apply_sensitive();
             self.persist_guards();
         }
-        let doomed: Vec<String> = self
-            .profile
-            .interests
-            .keys()
-            .filter(|t| self.settings.is_sensitive(t))
-            .cloned()
-            .collect();
-        let forgot = !doomed.is_empty();
-        for tag in doomed {
-            self.change(Change::Forget(tag), now);
-        }
-        if forgot {
-            self.persist(now);
-        }
+        self.purge_sensitive(now);
         Ok(added)
     }
 
@@ -571,9 +645,11 @@ impl Engine {
             .profile
             .shrink_and_encode(MAX_STORED_BYTES, now, &self.settings);
         let mut whole = true;
+        self.unsaved = true;
         for _ in 0..8 {
             match self.store.set(&self.key, &text) {
                 Ok(()) => {
+                    self.unsaved = !whole;
                     self.status.stored_bytes = text.len();
                     if whole
                         && self
@@ -769,6 +845,7 @@ impl Engine {
         };
         self.shown.clear();
         self.pending.clear();
+        self.unsaved = false;
         self.last_raw = None;
         self.status.stored_bytes = 0;
         self.status.quarantined.clear();
@@ -812,8 +889,10 @@ impl Engine {
         // What the sensitive list keeps out is kept out of an import too.
         p.interests
             .retain(|tag, _| !self.settings.is_sensitive(tag));
-        // An import replaces everything, including what other tabs had not yet seen.
-        p.applied.clear();
+        // An import replaces everything this tab has seen, other tabs' changes included: they
+        // stay marked as included, so that those tabs do not apply them again on top of it
+        // (an export carries no writers of its own). What they change later is added to it.
+        p.applied = std::mem::take(&mut self.profile.applied);
         self.pending.clear();
         self.seq += 1;
         self.last_stamp = p.mark_written(self.writer, self.seq, now);
@@ -831,6 +910,11 @@ impl Engine {
     pub fn view(&mut self, now: Millis) -> ProfileView {
         self.sync(now);
         ProfileView::of(&self.profile, now, &self.settings)
+    }
+
+    /// The privacy record as it is now (what [`Engine::privacy_view`] shows).
+    pub fn privacy_record(&self) -> &SafeguardState {
+        &self.guards
     }
 
     /// Storage mode, quarantined keys, and why.

@@ -745,10 +745,17 @@ impl Engine {
             let listener = Closure::<dyn FnMut(web_sys::StorageEvent)>::new(
                 move |event: web_sys::StorageEvent| {
                     // key is null when another tab called localStorage.clear().
-                    if event.key().is_none_or(|k| keys.contains(&k)) {
+                    let key = event.key();
+                    if key.as_ref().is_none_or(|k| keys.contains(k)) {
                         if let Some(engine) = engine.upgrade() {
                             if let Ok(mut engine) = engine.try_borrow_mut() {
-                                engine.sync(clock.now());
+                                let removed =
+                                    key.is_none_or(|k| k == keys[0]) && event.new_value().is_none();
+                                if removed {
+                                    engine.cleared_elsewhere(clock.now());
+                                } else {
+                                    engine.sync(clock.now());
+                                }
                             }
                         }
                     }
