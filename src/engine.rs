@@ -19,8 +19,8 @@ use crate::catalog::Catalog;
 use crate::error::{Code, Error, Result};
 use crate::privacy::{self, PrivacySettings, ReportMode};
 use crate::profile::{Event, EventKind, Profile, Settings, MAX_STORED_BYTES, MAX_WRITERS};
-use crate::rank::{self, Decision, Random, Request, Scoring};
-use crate::safeguard::{self, Guard, LedgerEntry, Mechanism, SafeguardState};
+use crate::rank::{self, Decision, Question, Random, Reason, Request, Scoring};
+use crate::safeguard::{self, Answer, Guard, LedgerEntry, Mechanism, SafeguardState};
 use crate::store::{self, ProfileStore};
 use crate::Millis;
 
@@ -568,6 +568,7 @@ impl Engine {
         let p = &self.privacy;
         let g = &self.guards;
         let budgeted = p.mode != ReportMode::Exact;
+        let exact = !budgeted;
         PrivacyView {
             mode: match p.mode {
                 ReportMode::Exact => Mechanism::Exact,
@@ -588,6 +589,10 @@ impl Engine {
             min_offers: p.min_offers,
             catalogs_per_week: p.catalogs_per_window,
             catalogs_this_week: self.catalogs_this_week(now),
+            bits_per_week: exact.then_some(p.bits_per_window),
+            bits_spent: exact.then(|| g.bits.spent_at(now, p)),
+            bits_remaining: exact.then(|| (p.bits_per_window - g.bits.spent_at(now, p)).max(0.0)),
+            bits_free_at: if exact { g.bits.frees_at(now, p) } else { None },
             guard: self.status.guard.map(|x| x.code().as_str()),
             sensitive_defaults: crate::profile::DEFAULT_SENSITIVE
                 .iter()
@@ -706,9 +711,40 @@ impl Engine {
     ) -> Vec<Decision> {
         let now = req.now;
         self.sync(now);
-        let guard = self.guard(catalog, req);
+        // Exact reports: what a question's answer may say is counted in bits, and a question
+        // asked again in the window gets the same answer, which says nothing new.
+        let question = (self.privacy.mode == ReportMode::Exact).then(|| Question::of(catalog, req));
+        if let Some(decisions) = question.and_then(|q| self.remembered(catalog, req, q)) {
+            self.status.guard = None;
+            return self.shown(catalog, decisions, note, now);
+        }
+        if question.is_some() && self.profile.paused {
+            // Paused: the shopper's choice, and the profile-free choice it shows costs nothing.
+            self.status.guard = None;
+            let decisions = rank::choose(
+                catalog,
+                &Profile::new(),
+                &self.settings,
+                &self.scoring,
+                req,
+                rng,
+            );
+            return self.shown(catalog, decisions, note, now);
+        }
+        let guard = self.guard(catalog, req, question);
         self.status.guard = guard;
-        let decisions = if guard.is_some() {
+        let decisions = if guard.is_some() && question.is_some() {
+            // Not personal, and nothing of the shopper's decides it (not even caps or
+            // dismissals, which follow from what the profile chose): free to report.
+            rank::choose(
+                catalog,
+                &Profile::new(),
+                &self.settings,
+                &self.scoring,
+                req,
+                rng,
+            )
+        } else if guard.is_some() {
             // Not personal: only what the shopper was shown and dismissed still counts (caps).
             let blank = Profile {
                 offers: self.profile.offers.clone(),
@@ -735,6 +771,59 @@ impl Engine {
                 rng,
             )
         };
+        if let (Some(q), None) = (question, guard) {
+            self.guards.remember(Answer {
+                q: q.key,
+                t: now,
+                a: decisions
+                    .iter()
+                    .map(|d| (d.offer_id.clone(), d.reason.as_str().to_string()))
+                    .collect(),
+            });
+            self.persist_guards();
+        }
+        self.shown(catalog, decisions, note, now)
+    }
+
+    /// The answer already given to question `q` in the window, if every offer of it is still
+    /// in the catalog. Not while paused, nor when the shopper dismissed one of its offers:
+    /// their choice acts at once (and the site sees the slot turn to the non-personal choice).
+    fn remembered(&self, catalog: &Catalog, req: &Request, q: Question) -> Option<Vec<Decision>> {
+        let answer = self.guards.answer(q.key, req.now, &self.privacy)?;
+        if self.profile.paused {
+            return None;
+        }
+        let mut picks = Vec::with_capacity(answer.a.len());
+        for (id, reason) in &answer.a {
+            let dismissed = self
+                .profile
+                .offers
+                .get(id)
+                .and_then(|o| o.dismissed)
+                .is_some_and(|d| req.now - d < self.scoring.dismiss_suppression_ms);
+            if dismissed {
+                return None;
+            }
+            picks.push((catalog.find(id)?, Reason::parse(reason)?));
+        }
+        Some(rank::decisions_for(
+            catalog,
+            &self.profile,
+            &self.settings,
+            &self.scoring,
+            req,
+            &picks,
+        ))
+    }
+
+    /// Keeps what was chosen for feedback and, unless `note` is false, counts it as shown.
+    fn shown(
+        &mut self,
+        catalog: &Catalog,
+        decisions: Vec<Decision>,
+        note: bool,
+        now: Millis,
+    ) -> Vec<Decision> {
         for d in &decisions {
             self.shown.insert(
                 d.offer_id.clone(),
@@ -761,10 +850,17 @@ impl Engine {
         !self.profile.paused && !self.profile.is_empty()
     }
 
-    /// Whether a guard keeps this decision from being personal (it registers the catalog
-    /// and, with private choice, spends the ε when none does).
-    fn guard(&mut self, catalog: &Catalog, req: &Request) -> Option<Guard> {
-        if !self.personal() {
+    /// Whether a guard keeps this decision from being personal (it registers the catalog,
+    /// with private choice spends the ε, and with exact reports the question's bits, when
+    /// none does). With exact reports this never looks at the profile: whether a decision is
+    /// personal must not say anything about it, so even an empty profile's answer is counted.
+    fn guard(
+        &mut self,
+        catalog: &Catalog,
+        req: &Request,
+        question: Option<Question>,
+    ) -> Option<Guard> {
+        if question.is_none() && !self.personal() {
             return None;
         }
         let now = req.now;
@@ -787,6 +883,21 @@ impl Engine {
                 changed = true;
             } else {
                 guard = Some(Guard::BudgetSpent);
+            }
+        }
+        if let (None, Some(q)) = (guard, question) {
+            let bits = q.bits();
+            if bits > 0.0 {
+                let id = self.next_entry_id();
+                if self
+                    .guards
+                    .bits
+                    .try_spend_within(id, bits, p.bits_per_window, now, &p)
+                {
+                    changed = true;
+                } else {
+                    guard = Some(Guard::BitsSpent);
+                }
             }
         }
         if changed {
@@ -978,6 +1089,14 @@ pub struct PrivacyView {
     pub catalogs_per_week: usize,
     /// Distinct catalogs personalized in the window so far.
     pub catalogs_this_week: usize,
+    /// Exact reports: the most bits the window's answers may say; none in the other modes.
+    pub bits_per_week: Option<f64>,
+    /// Bits spent in the window.
+    pub bits_spent: Option<f64>,
+    /// Bits left in the window.
+    pub bits_remaining: Option<f64>,
+    /// When the oldest spend of bits leaves the window.
+    pub bits_free_at: Option<Millis>,
     /// Code of the guard that kept the latest decision from being personal, if any.
     pub guard: Option<&'static str>,
     /// The default sensitive namespaces.

@@ -64,6 +64,7 @@ codes! {
     PrivacyCatalogTooSmall => "privacy.catalog_too_small", "Not personalized: the catalog has fewer offers than `privacy.minOffers`.";
     PrivacyTooManyCatalogs => "privacy.too_many_catalogs", "Not personalized: `privacy.catalogsPerWeek` other catalogs were personalized this week.";
     PrivacyBudgetSpent => "privacy.budget_spent", "The week's privacy budget is spent: no report is sent (private choice: the choice is not personal).";
+    PrivacyBitsSpent => "privacy.bits_spent", "The week's bound on what exact reports may say about the profile is reached: new questions are answered without the profile until it frees.";
 }
 
 impl fmt::Display for Code {

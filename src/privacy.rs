@@ -24,6 +24,18 @@ use crate::Millis;
 
 const DAY: Millis = 86_400_000;
 
+/// The default weekly bound, in bits, of what exact reports can say about a profile.
+pub const DEFAULT_BITS_PER_WINDOW: f64 = 24.0;
+
+/// The most a personalized answer of `slots` offers, drawn from `candidates` offers, can
+/// carry in bits: each slot is one of the candidates not chosen before, or nothing,
+/// `Σ_{j < slots} log2(candidates + 1 − j)`. Zero when there is nothing to choose between.
+pub fn answer_bits(candidates: usize, slots: usize) -> f64 {
+    (0..slots.min(candidates))
+        .map(|j| ((candidates + 1 - j) as f64).log2())
+        .sum()
+}
+
 /// What a report carries, and how the shown offer is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportMode {
@@ -52,6 +64,10 @@ pub struct PrivacySettings {
     pub min_offers: usize,
     /// At most this many distinct catalogs (by content hash) are personalized per window.
     pub catalogs_per_window: usize,
+    /// With exact reports: the most bits the personalized answers of one window may carry
+    /// (each new question costs log2 of the number of answers it could have had; see
+    /// [`answer_bits`]). Beyond it, decisions are made without the profile.
+    pub bits_per_window: f64,
 }
 
 impl Default for PrivacySettings {
@@ -63,6 +79,7 @@ impl Default for PrivacySettings {
             window_ms: 7 * DAY,
             min_offers: 5,
             catalogs_per_window: 8,
+            bits_per_window: DEFAULT_BITS_PER_WINDOW,
         }
     }
 }
@@ -100,6 +117,15 @@ impl PrivacySettings {
                 Code::OptionsInvalid,
                 "privacy.catalogsPerWeek",
                 "must be a whole number from 1 to 10000",
+            ));
+        }
+        let b = self.bits_per_window;
+        // Unbounded (infinity) is for measuring the ranking itself, as `replay` does.
+        if !((0.0..=1000.0).contains(&b) || b == f64::INFINITY) {
+            return Err(Error::at_field(
+                Code::OptionsInvalid,
+                "privacy.bitsPerWeek",
+                format!("{b} is not from 0 to 1000"),
             ));
         }
         if self.window_ms < 60_000 {
@@ -194,12 +220,36 @@ impl Budget {
         let w = settings.window_ms;
         self.spent
             .iter()
-            .filter(move |s| now - s.t < w && s.t <= now)
+            // A spend dated after `now` (a clock set back) still counts: setting the clock
+            // back must never free the budget.
+            .filter(move |s| now - s.t < w)
     }
 
     /// ε spent within the window ending at `now`.
     pub fn spent_at(&self, now: Millis, settings: &PrivacySettings) -> f64 {
         self.inside(now, settings).map(|s| s.e).sum()
+    }
+
+    /// Spends `amount` at `now` (as spend `id`) if what was spent in the window plus it stays
+    /// within `limit`; whether it did. [`Budget::try_spend`] with the ε budget's limit.
+    pub fn try_spend_within(
+        &mut self,
+        id: u64,
+        amount: f64,
+        limit: f64,
+        now: Millis,
+        settings: &PrivacySettings,
+    ) -> bool {
+        self.prune(now, settings);
+        if self.spent_at(now, settings) + amount > limit + 1e-9 {
+            return false;
+        }
+        self.spent.push(Spend {
+            id,
+            t: now,
+            e: amount,
+        });
+        true
     }
 
     /// ε left in the window ending at `now`.
@@ -227,16 +277,7 @@ impl Budget {
         now: Millis,
         settings: &PrivacySettings,
     ) -> bool {
-        self.prune(now, settings);
-        if self.spent_at(now, settings) + epsilon > settings.budget_per_window + 1e-9 {
-            return false;
-        }
-        self.spent.push(Spend {
-            id,
-            t: now,
-            e: epsilon,
-        });
-        true
+        self.try_spend_within(id, epsilon, settings.budget_per_window, now, settings)
     }
 
     /// Adds the spends of `other` this one lacks (by ID); whether any was added.

@@ -279,13 +279,129 @@ impl Default for Settings {
     }
 }
 
+/// Words that name a sensitive topic wherever they appear in a tag or a search (health,
+/// religion, sexuality, politics, financial distress), matched whole and case-insensitively.
+/// Any list misses something: it keeps the obvious out of the profile, and the weekly bound
+/// on what reports say (`PRIVACY.md`) holds for what it misses.
+pub const SENSITIVE_WORDS: &[&str] = &[
+    "abortion",
+    "adhd",
+    "aids",
+    "alcoholism",
+    "alzheimer",
+    "alzheimers",
+    "antidepressant",
+    "antidepressants",
+    "anxiety",
+    "arthritis",
+    "asthma",
+    "atheist",
+    "autism",
+    "autistic",
+    "bankrupt",
+    "bankruptcy",
+    "bible",
+    "biden",
+    "bipolar",
+    "bisexual",
+    "buddhist",
+    "cancer",
+    "catholic",
+    "celiac",
+    "chemo",
+    "chemotherapy",
+    "christian",
+    "church",
+    "coeliac",
+    "condom",
+    "condoms",
+    "contraception",
+    "contraceptive",
+    "crohn",
+    "crohns",
+    "debt",
+    "debts",
+    "dementia",
+    "democrat",
+    "depression",
+    "diabetes",
+    "diabetic",
+    "dialysis",
+    "disability",
+    "disabled",
+    "election",
+    "epilepsy",
+    "erectile",
+    "eviction",
+    "fertility",
+    "foreclosure",
+    "gay",
+    "halal",
+    "hepatitis",
+    "herpes",
+    "hijab",
+    "hindu",
+    "hiv",
+    "incontinence",
+    "insulin",
+    "islam",
+    "ivf",
+    "jewish",
+    "kosher",
+    "lesbian",
+    "lgbt",
+    "lgbtq",
+    "menopause",
+    "miscarriage",
+    "mormon",
+    "mosque",
+    "muslim",
+    "opioid",
+    "overdraft",
+    "parkinson",
+    "parkinsons",
+    "pawn",
+    "payday",
+    "pharmacy",
+    "pregnancy",
+    "pregnant",
+    "prenatal",
+    "prescription",
+    "psychiatric",
+    "queer",
+    "quran",
+    "rehab",
+    "republican",
+    "rosary",
+    "schizophrenia",
+    "seizure",
+    "sex",
+    "sexual",
+    "sikh",
+    "std",
+    "suicide",
+    "synagogue",
+    "therapy",
+    "torah",
+    "transgender",
+    "trump",
+    "tumor",
+    "tumour",
+    "viagra",
+    "wheelchair",
+];
+
 impl Settings {
-    /// Whether `tag` is in a sensitive namespace (case-insensitive).
+    /// Whether `tag` is sensitive: in a sensitive namespace (case-insensitive), or naming a
+    /// sensitive topic anywhere ([`SENSITIVE_WORDS`]: `category:pregnancy`, `search:diabetic`).
     pub fn is_sensitive(&self, tag: &str) -> bool {
         let namespace = tag.split(':').next().unwrap_or(tag);
         self.sensitive
             .iter()
             .any(|s| s.eq_ignore_ascii_case(namespace))
+            || tag
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| SENSITIVE_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w)))
     }
 }
 
@@ -433,6 +549,10 @@ impl Profile {
         let before = tags.len();
         tags.retain(|t| !settings.is_sensitive(t));
         let touched_sensitive = tags.len() != before;
+        if touched_sensitive {
+            // One sensitive word makes the whole search sensitive ("for my diabetic son").
+            tags.retain(|t| !(event.terms.is_some() && t.starts_with("search:")));
+        }
         if touched_sensitive && tags.is_empty() && event.offer.is_none() {
             return Ok(false);
         }

@@ -151,6 +151,20 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 5] = [
+        Reason::Personal,
+        Reason::Explore,
+        Reason::Fallback,
+        Reason::Popular,
+        Reason::Private,
+    ];
+
+    /// Parses a reason's name.
+    pub fn parse(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// The name used in the JS API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -185,6 +199,13 @@ pub struct Contribution {
     pub factor: Factor,
     /// How much it added.
     pub amount: f32,
+}
+
+impl Contribution {
+    /// Whether it comes from the shopper's profile (an interest or an item).
+    pub fn is_personal(&self) -> bool {
+        matches!(self.factor, Factor::Interest(_) | Factor::Item(_)) && self.amount > 0.0
+    }
 }
 
 /// One chosen offer.
@@ -345,6 +366,83 @@ fn similarity(catalog: &Catalog, a: usize, b: usize) -> f32 {
     shared / total
 }
 
+/// What a site asks when it asks for a decision, as far as it does not depend on the shopper:
+/// the catalog, the page context, how many slots, what is excluded, the day, and which offers
+/// are within their dates. Its answer is one of [`Question::candidates`] offers (or none) per
+/// slot, so it can say at most [`crate::privacy::answer_bits`] about the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Question {
+    /// Equal for the same question on the same day.
+    pub key: u64,
+    /// Offers the answer can name: within their dates and not excluded.
+    pub candidates: usize,
+    /// Slots asked for (at least one, at most the candidates).
+    pub slots: usize,
+}
+
+impl Question {
+    /// The question `req` asks of `catalog`.
+    pub fn of(catalog: &Catalog, req: &Request) -> Question {
+        use std::hash::Hasher;
+        let mut h = crate::catalog::Fx::default();
+        h.write_u64(catalog.content_hash());
+        h.write_usize(req.count.max(1));
+        h.write_u64(req.now.div_euclid(DAY) as u64);
+        for list in [req.context, req.exclude] {
+            let mut sorted: Vec<&str> = list.iter().map(String::as_str).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            h.write_usize(sorted.len());
+            for s in sorted {
+                h.write(s.as_bytes());
+                h.write_u8(0xff);
+            }
+        }
+        let mut candidates = 0;
+        for i in 0..catalog.len() {
+            let o = catalog.offer(i);
+            let dated = o.start.is_none_or(|s| req.now >= s) && o.end.is_none_or(|e| req.now < e);
+            if dated && !req.exclude.contains(&o.id) {
+                candidates += 1;
+                h.write_usize(i);
+            }
+        }
+        Question {
+            key: h.finish(),
+            candidates,
+            slots: req.count.max(1).min(candidates.max(1)),
+        }
+    }
+
+    /// The most its answer can say, in bits.
+    pub fn bits(&self) -> f64 {
+        crate::privacy::answer_bits(self.candidates, self.slots)
+    }
+}
+
+/// The decisions for offers already picked (a remembered answer), with their contributions
+/// computed afresh.
+pub fn decisions_for(
+    catalog: &Catalog,
+    profile: &Profile,
+    settings: &Settings,
+    scoring: &Scoring,
+    req: &Request,
+    picks: &[(usize, Reason)],
+) -> Vec<Decision> {
+    let personal = !profile.paused && !profile.is_empty();
+    let view = View::build(catalog, profile, settings, scoring, req, personal);
+    picks
+        .iter()
+        .map(|&(i, reason)| {
+            let s = view.score(catalog, scoring, i);
+            decision(
+                catalog, &view, scoring, profile, settings, req, i, s, reason,
+            )
+        })
+        .collect()
+}
+
 /// Chooses up to `req.count` distinct offers. Deterministic given the catalog, the
 /// profile, the request, the settings and the random source's state.
 pub fn choose(
@@ -380,6 +478,18 @@ pub fn choose(
         }
     }
 
+    // What the choice would be without the shopper: the same eligible offers scored by the
+    // page context and the server's priors only. A pick is `personal` only when the profile
+    // changed it.
+    let blank: Vec<(f32, usize)> = if personal {
+        let v = View::build(catalog, profile, settings, scoring, req, false);
+        eligible
+            .iter()
+            .map(|&(_, i)| (v.score(catalog, scoring, i), i))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Exploration draws from every eligible offer, not only the shortlist.
     let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
         eligible.iter().map(|&(_, i)| i).collect()
@@ -437,12 +547,37 @@ pub fn choose(
             best
         };
         let (s, i) = eligible.remove(pick);
-        let reason = if personal {
-            Reason::Personal
-        } else {
-            Reason::Popular
+        // What the same rule (diversity included) picks from the blank scores.
+        let unchanged = || {
+            blank
+                .iter()
+                .filter(|&&(_, j)| out.iter().all(|d| d.offer != j))
+                .map(|&(b, j)| {
+                    let sim = out
+                        .iter()
+                        .map(|d| similarity(catalog, j, d.offer))
+                        .fold(0f32, f32::max);
+                    let penalty = if out.is_empty() {
+                        0.0
+                    } else {
+                        scoring.diversity.max(0.0) * sim
+                    };
+                    (b - penalty, j)
+                })
+                .min_by(|a, b| by_score(a, b))
+                .is_some_and(|(_, j)| j == i)
         };
-        out.push(make(i, s, reason));
+        let mut d = make(i, s, Reason::Personal);
+        let changed =
+            personal && d.contributions.iter().any(Contribution::is_personal) && !unchanged();
+        if !changed {
+            d.reason = if catalog.fallback() == Some(i) {
+                Reason::Fallback
+            } else {
+                Reason::Popular
+            };
+        }
+        out.push(d);
     }
     out
 }

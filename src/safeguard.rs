@@ -27,6 +27,23 @@ pub const MAX_BODY_LEN: usize = 1024;
 pub const MAX_SPENDS: usize = 512;
 /// Most catalogs remembered (the most a site may set as `catalogsPerWeek`); the oldest go first.
 pub const MAX_CATALOGS: usize = 10_000;
+/// Most answers remembered per window; the oldest go first (a question asked again after its
+/// answer was forgotten is a new question, and costs its bits again).
+pub const MAX_ANSWERS: usize = 256;
+/// Most offers in one remembered answer.
+pub const MAX_ANSWER_SLOTS: usize = 64;
+
+/// The personalized answer given to a question (exact reports): asked again in the window,
+/// the question gets the same answer, which says nothing new.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The question ([`crate::rank::Question::key`]).
+    pub q: u64,
+    /// When it was first answered.
+    pub t: Millis,
+    /// The offers chosen, in order, with why: `[offer ID, reason]`.
+    pub a: Vec<(String, String)>,
+}
 
 /// `text` cut to at most `max` bytes, at a character boundary: what the ledger keeps of an
 /// endpoint or a body, so that it always passes [`SafeguardState::decode`]'s limits.
@@ -112,6 +129,8 @@ pub enum Guard {
     TooManyCatalogs,
     /// Private choice, and the budget of the window is spent.
     BudgetSpent,
+    /// Exact reports, and the bits of the window are spent (a new question would exceed them).
+    BitsSpent,
 }
 
 impl Guard {
@@ -121,6 +140,7 @@ impl Guard {
             Guard::CatalogTooSmall => Code::PrivacyCatalogTooSmall,
             Guard::TooManyCatalogs => Code::PrivacyTooManyCatalogs,
             Guard::BudgetSpent => Code::PrivacyBudgetSpent,
+            Guard::BitsSpent => Code::PrivacyBitsSpent,
         }
     }
 }
@@ -145,6 +165,12 @@ pub struct SafeguardState {
     /// When the shopper last changed that list (the latest change wins between tabs).
     #[serde(default)]
     pub sensitive_t: Millis,
+    /// Bits spent by exact reports' personalized answers, inside the window.
+    #[serde(default)]
+    pub bits: Budget,
+    /// The personalized answers given in the window, by question.
+    #[serde(default)]
+    pub answers: Vec<Answer>,
 }
 
 fn invalid(what: impl std::fmt::Display) -> Error {
@@ -204,12 +230,24 @@ impl SafeguardState {
             return Err(invalid(format!("version {}", s.v)));
         }
         if s.spent.spent.len() > MAX_SPENDS
+            || s.bits.spent.len() > MAX_SPENDS
             || s.catalogs.len() > MAX_CATALOGS
             || s.ledger.len() > MAX_LEDGER
+            || s.answers.len() > MAX_ANSWERS
+            || s.answers.iter().any(|a| {
+                a.a.len() > MAX_ANSWER_SLOTS
+                    || a.a
+                        .iter()
+                        .any(|(id, r)| crate::catalog::check_label(id).is_err() || r.len() > 16)
+            })
         {
             return Err(invalid("too many entries"));
         }
-        if s.spent.spent.iter().any(|x| !x.e.is_finite() || x.e < 0.0)
+        if s.spent
+            .spent
+            .iter()
+            .chain(&s.bits.spent)
+            .any(|x| !x.e.is_finite() || x.e < 0.0)
             || s.ledger
                 .iter()
                 .any(|x| x.e.is_some_and(|e| !e.is_finite() || e < 0.0))
@@ -236,6 +274,13 @@ impl SafeguardState {
     /// later sensitive list wins. Whether anything changed.
     pub fn merge(&mut self, other: &SafeguardState) -> bool {
         let mut changed = self.spent.merge(&other.spent);
+        changed |= self.bits.merge(&other.bits);
+        for a in &other.answers {
+            if !self.answers.iter().any(|x| x.q == a.q) {
+                self.answers.push(a.clone());
+                changed = true;
+            }
+        }
         for l in &other.ledger {
             if !self.ledger.iter().any(|x| x.id == l.id) {
                 self.ledger.push(l.clone());
@@ -269,8 +314,17 @@ impl SafeguardState {
     /// Drops what left the window, then keeps each list within its bound ([`SafeguardState::fit`]).
     pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
         self.spent.prune(now, settings);
+        self.bits.prune(now, settings);
         self.catalogs.retain(|c| now - c.t < settings.window_ms);
+        self.answers.retain(|a| now - a.t < settings.window_ms);
         self.fit();
+    }
+
+    /// The answer already given to question `q` in the window ending at `now`.
+    pub fn answer(&self, q: u64, now: Millis, settings: &PrivacySettings) -> Option<&Answer> {
+        self.answers
+            .iter()
+            .find(|a| a.q == q && now - a.t < settings.window_ms)
     }
 
     /// Keeps every list within the bound [`SafeguardState::decode`] checks, whatever added to
@@ -289,12 +343,18 @@ impl SafeguardState {
             let drop = self.catalogs.len() - MAX_CATALOGS;
             self.catalogs.drain(..drop);
         }
-        let spends = &mut self.spent.spent;
-        if spends.len() > MAX_SPENDS {
-            spends.sort_by_key(|x| (x.t, x.id));
-            while spends.len() > MAX_SPENDS {
-                let first = spends.remove(0);
-                spends[0].e += first.e;
+        if self.answers.len() > MAX_ANSWERS {
+            self.answers.sort_by_key(|a| (a.t, a.q));
+            let drop = self.answers.len() - MAX_ANSWERS;
+            self.answers.drain(..drop);
+        }
+        for spends in [&mut self.spent.spent, &mut self.bits.spent] {
+            if spends.len() > MAX_SPENDS {
+                spends.sort_by_key(|x| (x.t, x.id));
+                while spends.len() > MAX_SPENDS {
+                    let first = spends.remove(0);
+                    spends[0].e += first.e;
+                }
             }
         }
     }
@@ -311,6 +371,14 @@ impl SafeguardState {
         }
         self.catalogs.push(SeenCatalog { h: hash, t: now });
         true
+    }
+
+    /// Remembers the answer to a question (the first one, if two tabs answered it).
+    pub fn remember(&mut self, answer: Answer) {
+        if !self.answers.iter().any(|a| a.q == answer.q) {
+            self.answers.push(answer);
+            self.fit();
+        }
     }
 
     /// Appends a report to the ledger.

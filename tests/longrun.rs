@@ -336,7 +336,14 @@ impl World {
                 if self.engines[t].record(&e, now).unwrap() {
                     let slot = kind as usize;
                     let touched_sensitive = taught.iter().any(|g| self.sensitive(g));
-                    let kept: Vec<&String> = taught.iter().filter(|g| !self.sensitive(g)).collect();
+                    // One sensitive word makes the whole search sensitive.
+                    let kept: Vec<&String> = taught
+                        .iter()
+                        .filter(|g| !self.sensitive(g))
+                        .filter(|g| {
+                            !(touched_sensitive && e.terms.is_some() && g.starts_with("search:"))
+                        })
+                        .collect();
                     for g in kept {
                         self.interests.add(g, slot, now);
                     }

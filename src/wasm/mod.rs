@@ -70,6 +70,8 @@ export interface PrivacyOptions {
   minOffers?: number;
   /** At most this many distinct catalogs (by content) are personalized per 7 days (default 8). */
   catalogsPerWeek?: number;
+  /** Exact reports: the most bits the answers of 7 days may say about the profile, from 0 to 1000 (default 24; see PRIVACY.md). */
+  bitsPerWeek?: number;
 }
 
 /** What the shopper did. */
@@ -119,7 +121,7 @@ export interface EngineStatus {
   newerVersionStored: boolean;
   storedBytes: number;
   paused: boolean;
-  /** Why the latest decision was not personal although it could have been: `privacy.catalog_too_small`, `privacy.too_many_catalogs`, `privacy.budget_spent`, or null. */
+  /** Why the latest decision was not personal although it could have been: `privacy.catalog_too_small`, `privacy.too_many_catalogs`, `privacy.budget_spent`, `privacy.bits_spent`, or null. */
   guard: string | null;
   /** The catalog guards: catalogs with fewer offers are never personalized... */
   minOffers: number;
@@ -146,6 +148,11 @@ export interface PrivacyView {
   minOffers: number;
   catalogsPerWeek: number;
   catalogsThisWeek: number;
+  /** Exact reports: the weekly bound in bits, what is spent, what is left, when the oldest spend frees (null in the other modes). */
+  bitsPerWeek: number | null;
+  bitsSpent: number | null;
+  bitsRemaining: number | null;
+  bitsFreeAt: number | null;
   guard: string | null;
   sensitiveDefaults: string[];
   sensitiveSite: string[];
@@ -448,6 +455,7 @@ struct PrivacyIn {
     private_choice: Option<bool>,
     min_offers: Option<f64>,
     catalogs_per_week: Option<f64>,
+    bits_per_week: Option<f64>,
 }
 
 fn whole(v: Option<f64>, default: usize, field: &str) -> Result<usize, JsValue> {
@@ -477,6 +485,7 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
             "privateChoice",
             "minOffers",
             "catalogsPerWeek",
+            "bitsPerWeek",
         ],
     )?;
     let p: PrivacyIn = serde_wasm_bindgen::from_value(v).map_err(options_error)?;
@@ -503,6 +512,7 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
             d.catalogs_per_window,
             "privacy.catalogsPerWeek",
         )?,
+        bits_per_window: p.bits_per_week.unwrap_or(d.bits_per_window),
         ..d
     })
 }

@@ -4,14 +4,19 @@
 //! pocketrank-tool validate CATALOG.json|CATALOG.bin
 //! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
 //! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
-//! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget)
+//! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget,
+//!                   then the adaptive attacks on exact reports)
+//! pocketrank-tool attacks [INTERESTS] [SHOPPERS]   (only the adaptive attacks on exact reports)
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
 //!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
+//!                   [--bits-per-week X] [--slots N]
 //! ```
 
+#[cfg(not(target_arch = "wasm32"))]
+mod attacks;
 #[cfg(not(target_arch = "wasm32"))]
 mod replay;
 
@@ -27,6 +32,7 @@ fn main() {
         Some("pack") => pack(&args[1..]),
         Some("count") => count(&args[1..]),
         Some("audit") => audit(&args[1..]),
+        Some("attacks") => adaptive(&args[1..]),
         _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
     };
     if let Err(e) = result {
@@ -153,6 +159,39 @@ fn audit(args: &[String]) -> Result<(), String> {
             r.reports, r.exact, r.noised, r.budgeted, r.private, r.bound
         );
     }
+    println!();
+    adaptive(&[])
+}
+
+/// The adaptive attackers on exact reports, one per lever a site controls: bits recovered
+/// about 40 interests in a week, with the weekly bound off and on.
+#[cfg(not(target_arch = "wasm32"))]
+fn adaptive(args: &[String]) -> Result<(), String> {
+    let arg = |i: usize, default: usize| -> Result<usize, String> {
+        args.get(i).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{v:?} is not a whole number"))
+        })
+    };
+    let (m, shoppers) = (arg(0, 40)?, arg(1, 200)?);
+    if m == 0 || shoppers < 2 {
+        return Err("attacks needs at least one interest and two shoppers".into());
+    }
+    println!(
+        "Adaptive attacks on exact reports: {shoppers} shoppers, each holding each of {m} interests with probability 1/2 ({m} bits to learn), 40 requests in a week; bits recovered (Σ mutual information of truth and guess)"
+    );
+    println!("| lever | bound off | default bound | bound (bits per week) | within |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for r in attacks::run(m, shoppers, 2026) {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.0} | {} |",
+            r.lever,
+            r.unbounded,
+            r.bounded,
+            r.bound,
+            if r.bounded <= r.bound { "yes" } else { "NO" }
+        );
+    }
     Ok(())
 }
 
@@ -235,6 +274,7 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         seed: num("seed")?.unwrap_or(1.0) as u64,
         related: num("related")?.unwrap_or(0.0) as usize,
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
+        slots: num("slots")?.unwrap_or(10.0).clamp(1.0, 10.0) as usize,
     };
     let mut t = Tuning::default();
     if let Some(v) = num("affinity")? {
@@ -264,6 +304,7 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     if let Some(v) = num("retention-days")? {
         t.settings.retention_ms = replay::days(v);
     }
+    t.bits_per_week = num("bits-per-week")?;
     let started = std::time::Instant::now();
     let data = Data::load(&read(&need("interactions")?)?, &read(&need("tags")?)?)?;
     let report = replay::run(&data, &cfg, &t)?;

@@ -76,6 +76,8 @@ pub struct Config {
     pub related: usize,
     /// Weight of an item's own tags on its offer (categories, genres).
     pub tag_weight: f64,
+    /// Offers the engine chooses per decision (10: HR@10 is measured).
+    pub slots: usize,
 }
 
 /// One user's history: baskets in time order, each (time ms, kind, items).
@@ -395,6 +397,8 @@ fn user_half(user: &str) -> u8 {
 #[derive(Debug, Clone, Default)]
 pub struct Score {
     pub trials: usize,
+    /// Decisions with at least one offer the profile chose (the engine's only).
+    pub personal: usize,
     pub hits: [usize; 3],
     pub shown: HashSet<usize>,
 }
@@ -419,6 +423,8 @@ impl Score {
 pub struct Tuning {
     pub scoring: Scoring,
     pub settings: Settings,
+    /// The weekly bound of exact reports, in bits; `None`: unbounded (the ranking itself).
+    pub bits_per_week: Option<f64>,
 }
 
 /// Results per method, in a fixed order: engine, popularity, buy again, random.
@@ -442,6 +448,13 @@ impl Report {
                 sc.hr(1),
                 sc.hr(2),
                 sc.shown.len() as f64 / self.catalog_size.max(1) as f64
+            );
+        }
+        if let Some((_, e)) = self.methods.first() {
+            let _ = writeln!(
+                s,
+                "\nengine decisions personal (the profile chose at least one offer): {:.3}",
+                e.personal as f64 / e.trials.max(1) as f64
             );
         }
         s
@@ -486,6 +499,11 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         let mut engine =
             Engine::in_memory("replay", tuning.settings.clone(), tuning.scoring.clone(), 0)
                 .map_err(|e| e.to_string())?;
+        let privacy = pocketrank::privacy::PrivacySettings {
+            bits_per_window: tuning.bits_per_week.unwrap_or(f64::INFINITY),
+            ..Default::default()
+        };
+        engine.set_privacy(privacy, 0).map_err(|e| e.to_string())?;
         let mut own = vec![0f64; n];
         let mut seen: Vec<bool> = vec![false; n];
         let mut seen_ids: Vec<String> = Vec::new();
@@ -534,11 +552,17 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
             let now = *t - 1;
             let req = Request {
                 context: &[],
-                count: 10,
+                count: cfg.slots,
                 now,
                 exclude: &seen_ids,
             };
             let decisions = engine.choose(&formed.catalog, &req, &mut rng, false);
+            if decisions
+                .iter()
+                .any(|d| d.reason == pocketrank::rank::Reason::Personal)
+            {
+                engine_score.personal += 1;
+            }
             let ranked: Vec<usize> = decisions.iter().map(|d| d.offer).collect();
             engine_score.add(&ranked, &hit);
             let skip = |o: usize| seen[o];
