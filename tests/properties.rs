@@ -293,3 +293,23 @@ proptest! {
         prop_assert_eq!(a[0].offer_id.as_str(), "F");
     }
 }
+
+proptest! {
+    /// "Picked for you" only when the profile changed the pick: a personal decision carries a
+    /// personal term, and the same ranking without the profile would have picked otherwise.
+    #[test]
+    fn a_decision_says_personal_only_when_the_profile_changed_it(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), count in 1usize..4) {
+        let scoring = Scoring { exploration: 0.0, ..Scoring::default() };
+        let settings = Settings::default();
+        let req = Request::new(count, now);
+        let with = choose(&c, &p, &settings, &scoring, &req, &mut SplitMix64(seed));
+        for (k, d) in with.iter().enumerate() {
+            if d.reason == pocketrank::rank::Reason::Personal {
+                prop_assert!(d.contributions.iter().any(|x| x.is_personal()), "{:?}", d);
+            } else {
+                let text = pocketrank::rank::explain(d, &p);
+                prop_assert!(!text.starts_with("Picked for you"), "{} {}: {}", k, d.offer_id, text);
+            }
+        }
+    }
+}

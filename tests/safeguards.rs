@@ -370,3 +370,117 @@ fn privacy_options_out_of_range_are_refused() {
         );
     }
 }
+
+#[test]
+fn a_search_with_a_sensitive_word_records_nothing_a_catalog_can_probe() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    let search = Event::new(EventKind::Search, Vec::<String>::new())
+        .with_terms("gluten free for my diabetic son");
+    assert!(!e.record(&search, T0).unwrap(), "nothing recorded");
+    assert!(e.profile().interests.is_empty(), "{:?}", e.profile().interests.keys());
+    // A tag naming a sensitive topic outside the sensitive namespaces is not recorded either.
+    e.record(&Event::new(EventKind::View, ["category:pregnancy", "brand:acme"]), T0)
+        .unwrap();
+    let kept: Vec<&String> = e.profile().interests.keys().collect();
+    assert_eq!(kept, ["brand:acme"]);
+    // The probe: one offer requires the word; a shopper who searched it and one who did not
+    // get the same answers.
+    let probe = Catalog::from_json(r#"{"version":1,"fallback":"A","offers":[{"id":"P","tags":{"search:diabetic":1},"requires":["search:diabetic"]},{"id":"A"},{"id":"B"},{"id":"C"},{"id":"D"}]}"#).unwrap();
+    let fresh = Shared::default();
+    let mut other = open(&fresh, PrivacySettings::default(), T0);
+    other.record(&Event::new(EventKind::View, ["brand:acme"]), T0).unwrap();
+    for n in 0..5 {
+        let req = Request::new(1, T0 + n * DAY);
+        let a = e.choose(&probe, &req, &mut SplitMix64(n as u64), true);
+        let b = other.choose(&probe, &req, &mut SplitMix64(n as u64), true);
+        assert_eq!(a[0].offer_id, b[0].offer_id);
+        assert_ne!(a[0].offer_id, "P");
+    }
+}
+
+#[test]
+fn exact_reports_spend_bits_per_new_question_and_nothing_for_one_asked_again() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let c = catalog(15, "");
+    let bits = |e: &mut Engine, now| e.privacy_view(now).bits_spent.unwrap();
+    let first = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true);
+    assert_eq!(first[0].offer_id, "RUN");
+    // 15 offers, one slot: log2(16) = 4 bits.
+    assert!((bits(&mut e, T0) - 4.0).abs() < 1e-9);
+    for n in 1..20 {
+        let again = e.choose(&c, &Request::new(1, T0 + n * 60_000), &mut SplitMix64(n as u64), true);
+        assert_eq!(again[0].offer_id, "RUN", "the same answer to the same question");
+    }
+    assert!((bits(&mut e, T0 + DAY / 2) - 4.0).abs() < 1e-9, "asked again: free");
+    // A tab opened later sees the same remembered answer and the same spend.
+    let mut tab = open(&s, PrivacySettings::default(), T0 + 1);
+    assert_eq!(tab.choose(&c, &Request::new(1, T0 + 2), &mut SplitMix64(9), true)[0].offer_id, "RUN");
+    assert!((bits(&mut tab, T0 + 2) - 4.0).abs() < 1e-9);
+}
+
+#[test]
+fn past_the_weekly_bits_two_opposite_shoppers_get_the_same_answers_until_it_frees() {
+    let privacy = PrivacySettings {
+        bits_per_window: 10.0,
+        catalogs_per_window: 1000,
+        ..PrivacySettings::default()
+    };
+    let (sa, sb) = (Shared::default(), Shared::default());
+    let mut a = open(&sa, privacy.clone(), T0);
+    let mut b = open(&sb, privacy.clone(), T0);
+    runner(&mut a, T0);
+    b.record(&Event::new(EventKind::Purchase, ["category:other3"]), T0)
+        .unwrap();
+    let c = catalog(15, "");
+    let mut differed = 0;
+    for n in 0..20i64 {
+        // A new question each time: a different page context.
+        let ctx = [format!("page:{n}")];
+        let req = Request {
+            context: &ctx,
+            count: 1,
+            now: T0 + n * 60_000,
+            exclude: &[],
+        };
+        let (x, y) = (
+            a.choose(&c, &req, &mut SplitMix64(7), true),
+            b.choose(&c, &req, &mut SplitMix64(7), true),
+        );
+        if n >= 2 {
+            // 4 bits each: two questions fit in 10 bits, the third does not.
+            assert_eq!(x[0].offer_id, y[0].offer_id, "question {n}");
+            assert_eq!(a.status().guard, Some(Guard::BitsSpent));
+            assert!(x[0].reason != Reason::Personal);
+        } else if x[0].offer_id != y[0].offer_id {
+            differed += 1;
+        }
+    }
+    assert_eq!(differed, 2, "personal while the bits last");
+    // Setting the clock back frees nothing.
+    let back = Request::new(1, T0 - 3 * DAY);
+    a.choose(&c, &back, &mut SplitMix64(1), true);
+    assert_eq!(a.status().guard, Some(Guard::BitsSpent));
+    // A week later the bits are free again.
+    let later = Request::new(1, T0 + 8 * DAY);
+    assert_eq!(a.choose(&c, &later, &mut SplitMix64(1), true)[0].reason, Reason::Personal);
+}
+
+#[test]
+fn once_the_matching_offers_are_capped_the_rest_are_not_called_personal() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let c = Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"category:running":1},"caps":{"total":1}},{"id":"A","popularity":0.3},{"id":"B","popularity":0.2},{"id":"C"},{"id":"G"}]}"#).unwrap();
+    let first = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true);
+    assert_eq!((first[0].offer_id.as_str(), first[0].reason), ("RUN", Reason::Personal));
+    assert!(e.explain(&first[0]).starts_with("Picked for you because you bought running items"));
+    // The next day it is a new question; RUN is capped, and what is left owes nothing to
+    // the profile.
+    let next = e.choose(&c, &Request::new(1, T0 + DAY), &mut SplitMix64(1), true);
+    assert_eq!(next[0].offer_id, "A");
+    assert_eq!(next[0].reason, Reason::Popular);
+    assert!(e.explain(&next[0]).contains("not based on your activity"), "{}", e.explain(&next[0]));
+}
