@@ -441,11 +441,8 @@ export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}
     line.focus();
   };
   // The page's own rendering first; the choice, then the report, each in a task of its own.
-  const decision = await step("choose", () => {
-    const d = choose(engine, catalog, request);
-    renderOffer(aside, d, { engine, onDismiss: () => afterDismiss(d) });
-    return d;
-  });
+  const decision = await step("choose", () => choose(engine, catalog, request));
+  await step("render", () => renderOffer(aside, decision, { engine, onDismiss: () => afterDismiss(decision) }));
   if (decision && !reported) {
     reported = true;
     try {

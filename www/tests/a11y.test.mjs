@@ -168,6 +168,25 @@ test("keyboard only on Your data: each deletion puts focus on the next row, then
     const tags = await page.$$eval("#interests li[data-tag]", (lis) => lis.map((li) => li.dataset.tag));
     assert.ok(tags.length >= 3, tags.join(","));
 
+    // Pause, resume and download, from the keyboard; the chart's table opens with Enter and
+    // lists the figures the bars show.
+    await tabTo(page, (x) => x.id === "pause");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.getAttribute("#pause", "aria-pressed"), "true");
+    assert.match(await page.textContent("#message"), /paused/);
+    await page.keyboard.press("Enter");
+    assert.equal(await page.getAttribute("#pause", "aria-pressed"), "false");
+    await tabTo(page, (x) => x.id === "export");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Enter")]);
+    assert.equal(download.suggestedFilename(), "pocketrank-profile.json");
+    await tabTo(page, (x) => x.tag === "summary");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.isVisible("#chart-table"), true);
+    const bars = await page.$$eval("#chart .chart-row", (rows) => rows.map((r) => [r.querySelector(".bar-label").textContent, r.querySelector(".bar-value").textContent]));
+    const table = await page.$$eval("#chart-table tbody tr", (rows) => rows.map((r) => [r.querySelector("th").textContent, r.querySelector("td").textContent]));
+    assert.equal(bars.length, Math.min(12, tags.length));
+    assert.deepEqual(table, bars, "the table lists what the chart shows");
+
     // The second interest's Delete, reached and pressed with the keyboard only.
     let f = await tabTo(page, (x) => x.row === tags[1] && x.className.includes("forget"));
     await page.keyboard.press("Enter");
@@ -297,6 +316,13 @@ test("Delete everything deletes at once, can be undone from the keyboard for a s
     // Leaving the page drops the copy at once: back on the page, there is nothing to undo.
     await visit(page, server.url, `product.html?id=${inDept("kids")[0].id}`);
     await visit(page, server.url, "your-data.html");
+    await page.click("#clear");
+    await page.waitForSelector("#undo:not([hidden])");
+    // The page going away (into the back-forward cache, or for good) drops the copy at once.
+    await page.evaluate(() => dispatchEvent(new PageTransitionEvent("pagehide", { persisted: true })));
+    assert.equal(await page.isVisible("#undo"), false, "no Undo once the page was left");
+    await page.evaluate(() => document.getElementById("undo").click());
+    assert.equal(await page.$("#interests li[data-tag='category:kids']"), null, "and nothing to restore");
     await page.click("#clear");
     await page.waitForSelector("#undo:not([hidden])");
     await page.goto(server.url + "index.html");
