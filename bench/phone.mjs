@@ -19,6 +19,8 @@
 // pocketrank's. The home page is the demo shop's own code (shop.js) around the engine.
 //
 //   node bench/phone.mjs [--quick] [--runs N]     (after scripts/build; run.mjs calls it too)
+//   PHONE_DEBUG=1 node bench/phone.mjs --runs 3   also prints, per load, the scripts over 20 ms
+//                                                 and pocketrank's User Timing steps
 import { startServer } from "../www/server.mjs";
 import { browser } from "../www/tests/harness.mjs";
 
