@@ -66,12 +66,17 @@ export function start() {
       await yieldToPage();
       await pocketrank.default();
     }
-    const catalog = await step("warm-up:catalog", () => pocketrank.Catalog.fromJson(WARM_UP_CATALOG));
-    const engine = await step("warm-up:engine", () => pocketrank.Engine.inMemory({ namespace: "warm-up", exploration: 0 }));
-    await step("warm-up:record", () => engine.record({ kind: "view", tags: ["w:w"], item: "w" }));
-    await step("warm-up:choose", () => engine.choose(catalog, { preview: true })?.explain());
-    engine.free?.();
-    catalog.free?.();
+    try {
+      const catalog = await step("warm-up:catalog", () => pocketrank.Catalog.fromJson(WARM_UP_CATALOG));
+      const engine = await step("warm-up:engine", () => pocketrank.Engine.inMemory({ namespace: "warm-up", exploration: 0 }));
+      await step("warm-up:record", () => engine.record({ kind: "view", tags: ["w:w"], item: "w" }));
+      await step("warm-up:choose", () => engine.choose(catalog, { preview: true })?.explain());
+      engine.free?.();
+      catalog.free?.();
+    } catch (e) {
+      // Only a speed-up: the engine works without it.
+      console.warn("pocket-offer warm-up:", e?.code, e?.message);
+    }
     await yieldToPage();
     return pocketrank;
   });
