@@ -33,6 +33,13 @@ test("an embed below the fold loads on idle and shows and reports its offer only
     const id = await page.getAttribute("pocket-offer", "data-offer-id");
     assert.deepEqual(b.requests.filter((r) => r.url.endsWith("/offers/report")).map((r) => r.body), [id]);
     assert.equal(await page.getAttribute("pocket-offer", "aria-busy"), null);
+
+    // Its one control, "Why this offer?", from the keyboard.
+    for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.matches("pocket-offer summary"))); i++) await page.keyboard.press("Tab");
+    assert.ok(await page.evaluate(() => document.activeElement?.matches("pocket-offer summary")), "the summary takes focus");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.getAttribute("pocket-offer details", "open"), "");
+    assert.equal(await page.isVisible("pocket-offer .pocket-offer-why-text"), true, "the explanation shows");
   } finally {
     await b.close();
   }
