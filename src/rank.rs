@@ -30,6 +30,9 @@ use crate::catalog::Catalog;
 use crate::profile::{OfferHistory, Profile, Settings};
 use crate::Millis;
 
+mod explain;
+pub use explain::{explain, explanation, Explanation};
+
 const HOUR: Millis = 3_600_000;
 const DAY: Millis = 24 * HOUR;
 
@@ -665,69 +668,6 @@ fn decision(
 /// A tag in the shopper's words: `category:running` → `running`.
 pub fn plain_tag(tag: &str) -> &str {
     tag.rsplit(':').next().unwrap_or(tag)
-}
-
-/// The explanation of a decision in plain words, built on the device from the profile.
-pub fn explain(decision: &Decision, profile: &Profile) -> String {
-    let mut because: Vec<String> = Vec::new();
-    for c in &decision.contributions {
-        match &c.factor {
-            Factor::Interest(tag) => {
-                let what = plain_tag(tag);
-                let n = profile.interests.get(tag).map(|i| i.counts);
-                match n {
-                    Some(counts) if counts[2] > 0 => {
-                        because.push(format!("you bought {what} items"))
-                    }
-                    Some(counts) if counts[1] > 0 => {
-                        because.push(format!("you put {what} items in your cart"))
-                    }
-                    Some(counts) if counts[3] > 0 && counts[0] == 0 => {
-                        because.push(format!("you searched for {what}"))
-                    }
-                    Some(counts) => {
-                        let v = counts[0] + counts[4];
-                        because.push(format!(
-                            "you looked at {what} {} time{}",
-                            v,
-                            if v == 1 { "" } else { "s" }
-                        ))
-                    }
-                    None => because.push(format!("your interest in {what}")),
-                }
-            }
-            Factor::Item(item) => because.push(format!("your history with {item}")),
-            Factor::Context(tag) => because.push(format!("this page is about {}", plain_tag(tag))),
-            Factor::Popularity | Factor::Boost => {}
-        }
-    }
-    because.dedup();
-    because.truncate(3);
-    let head = match decision.reason {
-        Reason::Fallback => {
-            return "This is the shop's standard offer: it is not based on your activity.".into()
-        }
-        Reason::Popular => {
-            return "This offer is popular with all shoppers: it is not based on your activity."
-                .into()
-        }
-        Reason::Explore => {
-            "Chosen at random among the offers you can see, so that new interests can show up"
-        }
-        Reason::Personal => "Picked for you",
-        Reason::Private => {
-            "Drawn for you, with deliberate randomness that keeps your interests private,"
-        }
-    };
-    if because.is_empty() {
-        format!("{head}. Nothing about you left this device.")
-    } else {
-        let list = match because.len() {
-            1 => because[0].clone(),
-            n => format!("{} and {}", because[..n - 1].join(", "), because[n - 1]),
-        };
-        format!("{head} because {list}. Nothing about you left this device.")
-    }
 }
 
 /// Private choice: each slot is drawn by the exponential mechanism

@@ -4,7 +4,10 @@
 // products and the offer catalog (both on every page, whatever the profile holds), renders the
 // header, and fills the offer slot. Text from products, the catalog and the profile is only
 // ever inserted with textContent / setAttribute, never as HTML.
-import init, { Engine, Catalog } from "/pkg/pocketrank.js";
+import { Engine, Catalog } from "/pkg/pocketrank.js";
+// The embed's start: loads the engine and runs each part once in a short task of its own, so
+// that no step below is long on a slow phone (see pocket-offer.js).
+import { start, step } from "/pkg/pocket-offer.js";
 
 export { Engine, Catalog };
 
@@ -74,8 +77,12 @@ export function link(path, query = {}) {
 
 export const param = (name) => params.get(name);
 
-const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
-export const formatPrice = (n) => money.format(Number(n) || 0);
+// Prices are in US dollars. Written by hand: creating an Intl.NumberFormat loads locale data,
+// which alone took about 75 ms of the home page's start on a phone-speed CPU.
+export const formatPrice = (n) => {
+  const [whole, cents] = (Number(n) || 0).toFixed(2).split(".");
+  return `$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${cents}`;
+};
 
 export function markReady() {
   document.body.dataset.ready = "1";
@@ -166,6 +173,14 @@ function renderHeader() {
 
   header.replaceChildren(el("div", { className: "wrap header-inner" }, logo, nav, form, links));
   updateCartCount();
+  // The sticky header's height, for scroll-padding (style.css): what gets focus is never under it.
+  // (ResizeObserver reports it after layout, without forcing one.)
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(([entry]) => {
+      const height = entry.borderBoxSize?.[0]?.blockSize ?? entry.contentRect.height;
+      document.documentElement.style.setProperty("--header-height", `${Math.ceil(height)}px`);
+    }).observe(header);
+  }
 
   if (!document.querySelector(".site-footer")) {
     document.body.append(
@@ -227,7 +242,7 @@ export async function boot() {
   const catalogText = fetchText("/offers.json").catch((e) => e);
   // The site's settings (the same file for every shopper): its privacy mode.
   const siteText = fetchText("/site.json").catch((e) => e);
-  await init();
+  await start();
   let site = {};
   const siteValue = await siteText;
   if (!(siteValue instanceof Error)) {
@@ -237,13 +252,14 @@ export async function boot() {
       console.warn("site.json is not JSON: default settings");
     }
   }
-  let engine;
-  try {
-    engine = Engine.open(site.privacy ? { namespace, privacy: site.privacy } : { namespace });
-  } catch (e) {
-    console.warn("site.json privacy settings refused:", e?.code, e?.message);
-    engine = Engine.open({ namespace });
-  }
+  const engine = await step("open", () => {
+    try {
+      return Engine.open(site.privacy ? { namespace, privacy: site.privacy } : { namespace });
+    } catch (e) {
+      console.warn("site.json privacy settings refused:", e?.code, e?.message);
+      return Engine.open({ namespace });
+    }
+  });
   showQuarantineNotice(engine);
 
   let catalog = null;
@@ -251,14 +267,18 @@ export async function boot() {
   if (text instanceof Error) {
     console.warn("offers:", text.message);
   } else {
-    try {
-      catalog = Catalog.fromJson(text);
-    } catch (e) {
-      console.warn("offers: the catalog is invalid:", e?.code, e?.message);
-    }
+    catalog = await step("catalog", () => {
+      try {
+        return Catalog.fromJson(text);
+      } catch (e) {
+        console.warn("offers: the catalog is invalid:", e?.code, e?.message);
+        return null;
+      }
+    });
   }
 
-  const products = JSON.parse(await productsText);
+  const productsJson = await productsText;
+  const products = await step("products", () => JSON.parse(productsJson));
   const byId = new Map(products.map((p) => [p.id, p]));
   return { engine, catalog, products, byId };
 }
@@ -341,13 +361,14 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
     aside.style.setProperty("--offer-color", creative.color);
   }
 
-  const body = el("div", { className: "offer-main", attrs: { role: "button", tabindex: "0", "aria-label": `Use offer: ${str(creative.title) ?? id}` } });
+  // The card is one real button whose accessible name is its visible text (title, then text).
+  const body = el("button", { className: "offer-main", attrs: { type: "button", id: "offer-use" } });
   if (typeof creative.image === "string" && creative.image.startsWith("data:image/")) {
     body.append(el("img", { attrs: { src: creative.image, alt: "", width: "56", height: "56" } }));
   }
-  body.append(el("div", {},
+  body.append(el("span", { className: "offer-copy" },
     el("strong", { className: "offer-title", text: str(creative.title) ?? id }),
-    str(creative.text) && el("p", { className: "offer-text", text: str(creative.text) }),
+    str(creative.text) && el("span", { className: "offer-text", text: str(creative.text) }),
   ));
 
   let explanation;
@@ -372,10 +393,11 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
     onDismiss();
   });
 
-  const note = el("p", { className: "offer-note", text: "Offer saved: it will apply at checkout.", attrs: { id: "offer-note", role: "status", hidden: "" } });
+  // A status region that is in the page before its message, so that screen readers announce it.
+  const note = el("p", { className: "offer-note", attrs: { id: "offer-note", role: "status" } });
   let clicked = false;
   const use = () => {
-    note.hidden = false;
+    note.textContent = "Offer saved: it will apply at checkout.";
     if (clicked) return;
     clicked = true;
     try {
@@ -385,12 +407,6 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
     }
   };
   body.addEventListener("click", use);
-  body.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" || ev.key === " ") {
-      ev.preventDefault();
-      use();
-    }
-  });
 
   aside.append(
     el("p", { className: "offer-eyebrow", text: decision.reason === "personal" ? "Picked for you" : "Offer" }),
@@ -409,16 +425,28 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
 export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}) {
   const aside = offerAside();
   const request = { slot, context };
-  const show = () => {
-    const decision = choose(engine, catalog, request);
-    renderOffer(aside, decision, { engine, onDismiss: show });
-    return decision;
+  // After "Not interested", focus goes to the offer shown instead, or, when there is none, to a
+  // line that says what happened: never to the top of the page.
+  const afterDismiss = (previous) => {
+    const next = choose(engine, catalog, request);
+    renderOffer(aside, next, { engine, onDismiss: () => afterDismiss(next) });
+    if (next) {
+      aside.querySelector("#offer-use")?.focus();
+      return;
+    }
+    const title = previous?.creative && typeof previous.creative.title === "string" ? previous.creative.title : "that offer";
+    aside.hidden = false;
+    const line = el("p", { className: "offer-gone", text: `You will not see “${title}” again for 48 hours.`, attrs: { id: "offer-gone", tabindex: "-1" } });
+    aside.replaceChildren(line);
+    line.focus();
   };
-  const decision = show();
+  // The page's own rendering first; the choice, then the report, each in a task of its own.
+  const decision = await step("choose", () => choose(engine, catalog, request));
+  await step("render", () => renderOffer(aside, decision, { engine, onDismiss: () => afterDismiss(decision) }));
   if (decision && !reported) {
     reported = true;
     try {
-      await engine.report(decision, REPORT_URL);
+      await step("report", () => engine.report(decision, REPORT_URL));
     } catch (e) {
       console.warn("pocketrank report:", e?.code, e?.message);
     }

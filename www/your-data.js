@@ -5,8 +5,13 @@ import { boot, run, el, markReady } from "/shop.js";
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
-const formatDate = (ms) => (Number.isFinite(ms) ? dateFormat.format(new Date(ms)) : "never");
+// Created on first use (locale data is slow to load on a phone), not while the page starts.
+let dateFormat;
+const formatDate = (ms) => {
+  if (!Number.isFinite(ms)) return "never";
+  dateFormat ??= new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+  return dateFormat.format(new Date(ms));
+};
 
 const EVENT_WORDS = [
   ["view", "view", "views"],
@@ -28,19 +33,30 @@ function formatBytes(n) {
   return n < 1024 ? `${n} bytes` : `${(n / 1024).toFixed(1)} KB`;
 }
 
-function svg(tag, attrs = {}, text) {
+function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = String(text);
+  node.append(...children);
   return node;
 }
 
 const shorten = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** A hand-made horizontal bar chart of the heaviest interests. */
+/**
+ * A hand-made horizontal bar chart of the heaviest interests, and its text alternative: a table
+ * with the same labels and figures (the drawing itself is hidden from assistive technology).
+ */
 function renderChart(chart, interests) {
   chart.replaceChildren();
   const rows = interests.slice(0, 12);
+  const figure = $("chart-figure");
+  $("chart-table").tBodies[0].replaceChildren(
+    ...rows.map((i) => el("tr", { attrs: { "data-tag": i.tag } },
+      el("th", { text: i.label || i.tag, attrs: { scope: "row" } }),
+      el("td", { text: i.weight.toFixed(2) }),
+    )),
+  );
+  figure.hidden = !rows.length;
   if (!rows.length) {
     chart.setAttribute("hidden", "");
     chart.style.display = "none";
@@ -48,28 +64,19 @@ function renderChart(chart, interests) {
   }
   chart.removeAttribute("hidden");
   chart.style.display = "";
-  const width = 640;
-  const rowHeight = 30;
-  const labelWidth = 190;
-  const valueWidth = 56;
-  const height = rows.length * rowHeight + 8;
+  // Labels and figures are HTML text (their contrast can be checked, they wrap and zoom like
+  // text); each bar is a one-rectangle SVG scaled to the heaviest interest.
   const max = Math.max(...rows.map((i) => i.weight), 1e-9);
-  chart.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  chart.setAttribute("width", width);
-  chart.setAttribute("height", height);
-  chart.append(svg("title", {}, "Your interests by weight"));
-  rows.forEach((interest, i) => {
-    const y = i * rowHeight + 4;
-    const barWidth = Math.max(2, ((width - labelWidth - valueWidth) * interest.weight) / max);
-    const row = svg("g", { "data-tag": interest.tag });
-    row.append(
-      svg("title", {}, `${interest.label} (${interest.tag}): ${interest.weight.toFixed(2)}`),
-      svg("text", { class: "bar-label", x: labelWidth - 10, y: y + 17, "text-anchor": "end" }, shorten(interest.label || interest.tag, 26)),
-      svg("rect", { class: "bar", x: labelWidth, y: y + 3, width: barWidth.toFixed(1), height: rowHeight - 10, rx: 4 }),
-      svg("text", { class: "bar-value", x: labelWidth + barWidth + 6, y: y + 17 }, interest.weight.toFixed(2)),
-    );
-    chart.append(row);
-  });
+  for (const interest of rows) {
+    const share = Math.max(1, (100 * interest.weight) / max);
+    const bar = svg("svg", { class: "bar-track", viewBox: "0 0 100 10", preserveAspectRatio: "none", focusable: "false" },
+      svg("rect", { class: "bar", x: 0, y: 0, width: share.toFixed(1), height: 10, rx: 1.5 }));
+    chart.append(el("div", { className: "chart-row", attrs: { "data-tag": interest.tag } },
+      el("span", { className: "bar-label", text: shorten(interest.label || interest.tag, 26) }),
+      bar,
+      el("span", { className: "bar-value", text: interest.weight.toFixed(2) }),
+    ));
+  }
 }
 
 const formatEpsilon = (e) => (Number.isInteger(e) ? String(e) : e.toFixed(2));
@@ -119,7 +126,11 @@ function renderPrivacy(privacy, onRemove) {
   const chip = (ns, who, removable) => {
     const li = el("li", { className: `chip ${who}`, attrs: { "data-namespace": ns, "data-who": who } }, el("span", { text: ns }));
     if (removable) {
-      const remove = el("button", { className: "small remove", text: "×", attrs: { type: "button", "aria-label": `Record ${ns} again` } });
+      // The name is in words (hidden visually), the × is for the eye only.
+      const remove = el("button", { className: "small remove", attrs: { type: "button", title: `Record ${ns} again` } },
+        el("span", { text: "×", attrs: { "aria-hidden": "true" } }),
+        el("span", { className: "visually-hidden", text: `Record ${ns} again` }),
+      );
       remove.addEventListener("click", () => onRemove(ns));
       li.append(remove);
     }
@@ -132,17 +143,66 @@ function renderPrivacy(privacy, onRemove) {
   );
 }
 
+/**
+ * Where focus goes after the row at `index` of `list` was deleted: the same place in the list
+ * (the next row's button, or the last row's when it was the last), or `fallback` when the
+ * list is empty. Never the top of the page.
+ */
+function focusAfterDelete(list, index, buttonSelector, fallback) {
+  const buttons = [...list.querySelectorAll(buttonSelector)];
+  const target = buttons[Math.min(index, buttons.length - 1)] ?? fallback;
+  target?.focus();
+}
+
+// The never-record rule, as the engine applies it (src/safeguard.rs check_sensitive): the input
+// is trimmed and lowercased, then must be 1–64 characters of a-z 0-9 . _ -. The browser checks
+// it with the input's `pattern` (the same rule before lowercasing), the engine again on add.
+const sensitiveProblem = (input) => {
+  if (input.validity.valueMissing) return "Type the group of topics to leave out, for example brand.";
+  if (!input.validity.valid) return "Use 1 to 64 letters, digits, dots, dashes or underscores, without spaces.";
+  return null;
+};
+
+// "Delete everything" deletes at once and completely (storage included). For a short while the
+// page can put it back: it keeps a copy of the export, and the shopper's own never-record
+// groups, in this page's memory only (a variable: never in storage, never sent). The copy is
+// dropped after UNDO_MS without the Undo button in focus, when the shopper undoes, or when the
+// page is left (pagehide, which also covers the back-forward cache).
+const UNDO_MS = 10_000;
+
 run(async () => {
   const { engine, catalog, byId } = await boot();
   const message = $("message");
   const say = (text) => (message.textContent = text);
   const removeSensitive = (ns) => {
+    const index = [...$("sensitive").querySelectorAll("button.remove")].findIndex((b) => b.closest("li")?.dataset.namespace === ns);
     engine.removeSensitive(ns);
     render();
     say(`Topics in “${ns}” may be recorded again.`);
+    focusAfterDelete($("sensitive"), Math.max(0, index), "button.remove", $("sensitive-input"));
   };
 
   $("key-prefix").textContent = `pocketrank:${engine.namespace}:`;
+
+  function renderWhy(paused) {
+    const panel = $("why-panel");
+    let decision;
+    try {
+      // A preview: nothing is counted as shown, nothing is sent.
+      decision = catalog ? engine.choose(catalog, { slot: "home", preview: true }) : undefined;
+    } catch (e) {
+      console.warn("pocketrank choose:", e?.code, e?.message);
+    }
+    panel.hidden = !decision;
+    if (!decision) return;
+    const creative = decision.creative && typeof decision.creative === "object" ? decision.creative : {};
+    const title = typeof creative.title === "string" ? creative.title : decision.offerId;
+    const verb = decision.reason === "private" || decision.reason === "explore" ? "could show you" : "would show you";
+    $("why-now").replaceChildren(
+      `Right now the home page ${verb} “${title}”${paused ? " (personalization is paused)" : ""}. `,
+      el("span", { className: "why-sentence", text: decision.explain(), attrs: { "data-offer-id": decision.offerId } }),
+    );
+  }
 
   function render() {
     const profile = engine.profile();
@@ -164,17 +224,19 @@ run(async () => {
     pause.setAttribute("aria-pressed", String(profile.paused));
 
     renderPrivacy(engine.privacy(), removeSensitive);
+    renderWhy(profile.paused);
 
     // Interests.
     renderChart($("chart"), profile.interests);
     $("interests").replaceChildren(
-      ...profile.interests.map((interest) => {
+      ...profile.interests.map((interest, index) => {
         const name = interest.label || interest.tag;
         const remove = el("button", { className: "danger small forget", text: "Delete", attrs: { type: "button", "aria-label": `Delete interest ${name}` } });
         remove.addEventListener("click", () => {
           engine.forget(interest.tag);
           render();
           say(`Deleted “${name}”.`);
+          focusAfterDelete($("interests"), index, "button.forget", $("interests-title"));
         });
         return el("li", { attrs: { "data-tag": interest.tag } },
           el("div", { className: "what" },
@@ -200,7 +262,7 @@ run(async () => {
 
     // Items.
     $("items").replaceChildren(
-      ...profile.items.map((it) => {
+      ...profile.items.map((it, index) => {
         const product = byId.get(it.item);
         const name = product?.name ?? it.item;
         const parts = [
@@ -213,6 +275,7 @@ run(async () => {
           engine.forgetItem(it.item);
           render();
           say(`Deleted “${name}”.`);
+          focusAfterDelete($("items"), index, "button.forget-item", $("items-title"));
         });
         return el("li", { attrs: { "data-item": it.item } },
           el("div", { className: "what" },
@@ -254,16 +317,42 @@ run(async () => {
     markReady();
   }
 
+  // The never-record form: the same rule in the browser (pattern) and in the engine; an error
+  // is tied to the field (aria-invalid, aria-describedby) and focus stays on it.
+  const input = $("sensitive-input");
+  const error = $("sensitive-error");
+  const showError = (text) => {
+    error.textContent = text;
+    error.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", "sensitive-error sensitive-hint");
+    input.focus();
+  };
+  const clearError = () => {
+    error.hidden = true;
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+    input.setAttribute("aria-describedby", "sensitive-hint");
+  };
+  input.addEventListener("input", () => {
+    if (input.getAttribute("aria-invalid") === "true" && input.validity.valid) clearError();
+  });
   $("sensitive-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const input = $("sensitive-input");
+    const problem = sensitiveProblem(input);
+    if (problem) {
+      showError(problem);
+      return;
+    }
     const ns = input.value.trim().toLowerCase();
     try {
       const added = engine.addSensitive(ns);
       input.value = "";
+      clearError();
       say(added ? `Topics in “${ns}” will never be recorded, and what was recorded is deleted.` : `“${ns}” is already never recorded.`);
     } catch (e) {
-      say(`“${ns}” cannot be added: use letters, digits, dots, dashes or underscores.`);
+      // The engine applies the same rule: this is only reached if the two ever disagree.
+      showError("Use 1 to 64 letters, digits, dots, dashes or underscores, without spaces.");
       console.warn("pocketrank addSensitive:", e?.code, e?.message);
     }
     render();
@@ -280,15 +369,73 @@ run(async () => {
     render();
   });
 
+  // Undo of "Delete everything" (see UNDO_MS above).
+  const undo = $("undo");
+  let kept = null;
+  let timer = 0;
+  const forgetCopy = () => {
+    kept = null;
+    clearTimeout(timer);
+    const hadFocus = document.activeElement === undo;
+    undo.hidden = true;
+    if (hadFocus) $("clear").focus();
+  };
+  const countDown = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!kept) return;
+      forgetCopy();
+      say("Everything this shop remembered about you is deleted. It can no longer be undone.");
+    }, UNDO_MS);
+  };
+  // The time limit does not run while the shopper is on the Undo button.
+  undo.addEventListener("focus", () => clearTimeout(timer));
+  undo.addEventListener("blur", () => kept && countDown());
+  addEventListener("pagehide", forgetCopy);
+
   $("clear").addEventListener("click", () => {
+    let copy = null;
+    try {
+      copy = { profile: engine.export(), sensitive: [...engine.privacy().sensitiveShopper] };
+    } catch (e) {
+      console.warn("pocketrank export:", e?.code, e?.message);
+    }
     try {
       engine.clear();
-      say("Everything this shop remembered about you is deleted.");
     } catch (e) {
       say("Sorry, your data could not be deleted.");
       console.warn("pocketrank clear:", e?.code, e?.message);
+      render();
+      return;
     }
     render();
+    kept = copy;
+    if (kept) {
+      say(`Everything this shop remembered about you is deleted. You can undo this for ${UNDO_MS / 1000} seconds.`);
+      undo.hidden = false;
+      countDown();
+      undo.focus(); // (which stops the count while Undo has focus)
+    } else {
+      say("Everything this shop remembered about you is deleted.");
+      $("clear").focus();
+    }
+  });
+
+  undo.addEventListener("click", () => {
+    const copy = kept;
+    kept = null;
+    if (!copy) return;
+    try {
+      engine.import(copy.profile);
+      for (const ns of copy.sensitive) engine.addSensitive(ns);
+      say("Your data is back, as it was before you deleted it (except the list of what was sent).");
+    } catch (e) {
+      say("Sorry, your data could not be put back.");
+      console.warn("pocketrank import:", e?.code, e?.message);
+    }
+    forgetCopy();
+    render();
+    $("clear").focus();
   });
 
   $("export").addEventListener("click", () => {

@@ -22,7 +22,7 @@ use crate::engine::{Engine as CoreEngine, PrivacyView, ProfileView, StorageMode}
 use crate::error::{Code, Error};
 use crate::privacy::{PrivacySettings, ReportMode};
 use crate::profile::{Event, EventKind, Settings};
-use crate::rank::{Decision as CoreDecision, Random, Request, Scoring, SplitMix64};
+use crate::rank::{Decision as CoreDecision, Explanation, Random, Request, Scoring, SplitMix64};
 use crate::Millis;
 
 pub use error::to_js;
@@ -341,9 +341,19 @@ pub struct Decision {
     report_body: String,
     reason: &'static str,
     score: f32,
-    explanation: String,
+    explanation: Explanation,
+    /// Names of the explanation's products and tags, from the creative's `labels`.
+    labels: Vec<(String, String)>,
     creative: Option<String>,
     contributions: Vec<ContributionOut>,
+}
+
+/// The part of a creative that names products and tags for "Why this offer?":
+/// `"labels": { "run-05": "Trail Runner 2", "category:running": "Running" }`.
+#[derive(Deserialize)]
+struct CreativeLabels {
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -379,9 +389,15 @@ impl Decision {
         parse_creative(self.creative.as_deref()).unchecked_into()
     }
 
-    /// Why this offer, in the shopper's words. Computed on the device; never sent.
+    /// Why this offer, in the shopper's words: products and tags are named by the creative's
+    /// `labels` (else described, never shown by their IDs). Computed on the device; never sent.
     pub fn explain(&self) -> String {
-        self.explanation.clone()
+        self.explanation.render(&|key| {
+            self.labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        })
     }
 
     /// The largest terms of the score.
@@ -416,13 +432,28 @@ impl Decision {
                 }
             })
             .collect();
+        let explanation = crate::rank::explanation(d, engine.profile());
+        let creative = catalog.offer(d.offer).creative.clone();
+        let labels = match creative.as_deref() {
+            Some(text) if text.contains("\"labels\"") => {
+                let all = serde_json::from_str::<CreativeLabels>(text)
+                    .map(|c| c.labels)
+                    .unwrap_or_default();
+                explanation
+                    .keys()
+                    .filter_map(|k| all.get(k).map(|v| (k.to_string(), v.clone())))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         Decision {
             offer_id: d.offer_id.clone(),
             report_body: engine.report_body(catalog, d, rng),
             reason: d.reason.as_str(),
             score: d.score,
-            explanation: engine.explain(d),
-            creative: catalog.offer(d.offer).creative.clone(),
+            explanation,
+            labels,
+            creative,
             contributions,
         }
     }
