@@ -718,8 +718,10 @@ impl Engine {
             self.status.guard = None;
             return self.shown(catalog, decisions, note, now);
         }
-        if question.is_some() && self.profile.paused {
-            // Paused: the shopper's choice, and the profile-free choice it shows costs nothing.
+        if question.is_some() && !self.personal() {
+            // Paused (the shopper's choice), or nothing known yet: the profile-free choice,
+            // which costs nothing and writes nothing. (That a profile is empty or paused is
+            // the one thing this lets a site tell; PRIVACY.md.)
             self.status.guard = None;
             let decisions = rank::choose(
                 catalog,
@@ -853,7 +855,7 @@ impl Engine {
     /// Whether a guard keeps this decision from being personal (it registers the catalog,
     /// with private choice spends the ε, and with exact reports the question's bits, when
     /// none does). With exact reports this never looks at the profile: whether a decision is
-    /// personal must not say anything about it, so even an empty profile's answer is counted.
+    /// personal must not say anything about it beyond whether the profile is empty or paused.
     fn guard(
         &mut self,
         catalog: &Catalog,

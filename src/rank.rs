@@ -550,8 +550,14 @@ pub fn choose(
             best
         };
         let (s, i) = eligible.remove(pick);
-        // What the same rule (diversity included) picks from the blank scores.
+        // What the same rule picks without the profile: the fallback first (as for an empty
+        // profile), then the best blank score, diversity included.
         let unchanged = || {
+            if let Some(f) = catalog.fallback() {
+                if out.iter().all(|d| d.offer != f) && blank.iter().any(|&(_, j)| j == f) {
+                    return f == i;
+                }
+            }
             blank
                 .iter()
                 .filter(|&&(_, j)| out.iter().all(|d| d.offer != j))

@@ -378,10 +378,17 @@ fn a_search_with_a_sensitive_word_records_nothing_a_catalog_can_probe() {
     let search = Event::new(EventKind::Search, Vec::<String>::new())
         .with_terms("gluten free for my diabetic son");
     assert!(!e.record(&search, T0).unwrap(), "nothing recorded");
-    assert!(e.profile().interests.is_empty(), "{:?}", e.profile().interests.keys());
+    assert!(
+        e.profile().interests.is_empty(),
+        "{:?}",
+        e.profile().interests.keys()
+    );
     // A tag naming a sensitive topic outside the sensitive namespaces is not recorded either.
-    e.record(&Event::new(EventKind::View, ["category:pregnancy", "brand:acme"]), T0)
-        .unwrap();
+    e.record(
+        &Event::new(EventKind::View, ["category:pregnancy", "brand:acme"]),
+        T0,
+    )
+    .unwrap();
     let kept: Vec<&String> = e.profile().interests.keys().collect();
     assert_eq!(kept, ["brand:acme"]);
     // The probe: one offer requires the word; a shopper who searched it and one who did not
@@ -389,7 +396,9 @@ fn a_search_with_a_sensitive_word_records_nothing_a_catalog_can_probe() {
     let probe = Catalog::from_json(r#"{"version":1,"fallback":"A","offers":[{"id":"P","tags":{"search:diabetic":1},"requires":["search:diabetic"]},{"id":"A"},{"id":"B"},{"id":"C"},{"id":"D"}]}"#).unwrap();
     let fresh = Shared::default();
     let mut other = open(&fresh, PrivacySettings::default(), T0);
-    other.record(&Event::new(EventKind::View, ["brand:acme"]), T0).unwrap();
+    other
+        .record(&Event::new(EventKind::View, ["brand:acme"]), T0)
+        .unwrap();
     for n in 0..5 {
         let req = Request::new(1, T0 + n * DAY);
         let a = e.choose(&probe, &req, &mut SplitMix64(n as u64), true);
@@ -411,13 +420,27 @@ fn exact_reports_spend_bits_per_new_question_and_nothing_for_one_asked_again() {
     // 15 offers, one slot: log2(16) = 4 bits.
     assert!((bits(&mut e, T0) - 4.0).abs() < 1e-9);
     for n in 1..20 {
-        let again = e.choose(&c, &Request::new(1, T0 + n * 60_000), &mut SplitMix64(n as u64), true);
-        assert_eq!(again[0].offer_id, "RUN", "the same answer to the same question");
+        let again = e.choose(
+            &c,
+            &Request::new(1, T0 + n * 60_000),
+            &mut SplitMix64(n as u64),
+            true,
+        );
+        assert_eq!(
+            again[0].offer_id, "RUN",
+            "the same answer to the same question"
+        );
     }
-    assert!((bits(&mut e, T0 + DAY / 2) - 4.0).abs() < 1e-9, "asked again: free");
+    assert!(
+        (bits(&mut e, T0 + DAY / 2) - 4.0).abs() < 1e-9,
+        "asked again: free"
+    );
     // A tab opened later sees the same remembered answer and the same spend.
     let mut tab = open(&s, PrivacySettings::default(), T0 + 1);
-    assert_eq!(tab.choose(&c, &Request::new(1, T0 + 2), &mut SplitMix64(9), true)[0].offer_id, "RUN");
+    assert_eq!(
+        tab.choose(&c, &Request::new(1, T0 + 2), &mut SplitMix64(9), true)[0].offer_id,
+        "RUN"
+    );
     assert!((bits(&mut tab, T0 + 2) - 4.0).abs() < 1e-9);
 }
 
@@ -465,7 +488,10 @@ fn past_the_weekly_bits_two_opposite_shoppers_get_the_same_answers_until_it_free
     assert_eq!(a.status().guard, Some(Guard::BitsSpent));
     // A week later the bits are free again.
     let later = Request::new(1, T0 + 8 * DAY);
-    assert_eq!(a.choose(&c, &later, &mut SplitMix64(1), true)[0].reason, Reason::Personal);
+    assert_eq!(
+        a.choose(&c, &later, &mut SplitMix64(1), true)[0].reason,
+        Reason::Personal
+    );
 }
 
 #[test]
@@ -475,12 +501,21 @@ fn once_the_matching_offers_are_capped_the_rest_are_not_called_personal() {
     runner(&mut e, T0);
     let c = Catalog::from_json(r#"{"version":1,"fallback":"G","offers":[{"id":"RUN","tags":{"category:running":1},"caps":{"total":1}},{"id":"A","popularity":0.3},{"id":"B","popularity":0.2},{"id":"C"},{"id":"G"}]}"#).unwrap();
     let first = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true);
-    assert_eq!((first[0].offer_id.as_str(), first[0].reason), ("RUN", Reason::Personal));
-    assert!(e.explain(&first[0]).starts_with("Picked for you because you bought running items"));
+    assert_eq!(
+        (first[0].offer_id.as_str(), first[0].reason),
+        ("RUN", Reason::Personal)
+    );
+    assert!(e
+        .explain(&first[0])
+        .starts_with("Picked for you because you bought running items"));
     // The next day it is a new question; RUN is capped, and what is left owes nothing to
     // the profile.
     let next = e.choose(&c, &Request::new(1, T0 + DAY), &mut SplitMix64(1), true);
     assert_eq!(next[0].offer_id, "A");
     assert_eq!(next[0].reason, Reason::Popular);
-    assert!(e.explain(&next[0]).contains("not based on your activity"), "{}", e.explain(&next[0]));
+    assert!(
+        e.explain(&next[0]).contains("not based on your activity"),
+        "{}",
+        e.explain(&next[0])
+    );
 }

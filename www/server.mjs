@@ -108,6 +108,9 @@ export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg =
   const reports = [];
   const log = quiet ? () => {} : (line) => console.log(line);
   const server = createServer(async (req, res) => {
+    // No page URL of the shop ever leaves in a Referer header (each page also says so in a
+    // <meta name="referrer">, for other servers).
+    res.setHeader("referrer-policy", "no-referrer");
     const url = new URL(req.url, "http://localhost");
     try {
       if (url.pathname === "/offers/report") {

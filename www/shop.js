@@ -77,6 +77,9 @@ export function link(path, query = {}) {
 
 export const param = (name) => params.get(name);
 
+/** The search words, from the URL's fragment (never sent to any server). */
+export const searchQuery = () => (new URLSearchParams(location.hash.slice(1)).get("q") ?? "").trim().slice(0, 200);
+
 // Prices are in US dollars. Written by hand: creating an Intl.NumberFormat loads locale data,
 // which alone took about 75 ms of the home page's start on a phone-speed CPU.
 export const formatPrice = (n) => {
@@ -161,9 +164,20 @@ function renderHeader() {
   );
 
   const input = el("input", { attrs: { id: "search-input", name: "q", type: "search", placeholder: "Search products", "aria-label": "Search products", autocomplete: "off" } });
-  if (here === "/search.html") input.value = param("q") ?? "";
-  const form = el("form", { attrs: { id: "search-form", action: "/search.html", method: "get", role: "search" } }, input);
-  if (nsOverride) form.append(el("input", { attrs: { type: "hidden", name: "ns", value: nsOverride } }));
+  if (here === "/search.html") input.value = searchQuery();
+  // The search runs in the browser over products.json: the words typed never leave it. They
+  // travel to the search page in the URL's fragment (#q=…), which no request, no Referer
+  // and no server log ever carries.
+  const form = el("form", { attrs: { id: "search-form", action: "/search.html", role: "search" } }, input);
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const target = `${link("/search.html")}#${new URLSearchParams({ q: input.value.trim() })}`;
+    if (here === "/search.html") {
+      location.hash = new URLSearchParams({ q: input.value.trim() }).toString();
+    } else {
+      location.assign(target);
+    }
+  });
   form.append(el("button", { className: "small", text: "Search", attrs: { type: "submit" } }));
 
   const links = el("div", { className: "header-links" },

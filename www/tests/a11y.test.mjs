@@ -92,7 +92,7 @@ test("axe finds no violation on any page of the shop, empty, with a profile, pau
     await page.goto(server.url + "embed.html");
     await page.waitForSelector("pocket-offer[data-state='shown']", { timeout: 20_000 });
     await audit(page, "embed, empty profile");
-    await visit(page, server.url, "search.html?q=shoe");
+    await visit(page, server.url, "search.html#q=shoe");
     await audit(page, "search results");
     await visit(page, server.url, "product.html?id=nope");
     await audit(page, "product not found");

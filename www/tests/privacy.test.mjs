@@ -93,3 +93,33 @@ test("a topic group the shopper adds on Your data is forgotten at once and never
     await b.close();
   }
 });
+
+test("a search for a sensitive phrase reaches no request, no header and no stored interest", async () => {
+  const b = await browser();
+  const phrase = "gluten free for my diabetic son";
+  try {
+    const page = await b.context.newPage();
+    await visit(page, noised.url, "index.html");
+    await page.fill("#search-input", phrase);
+    await Promise.all([page.waitForURL(/search\.html/), page.press("#search-input", "Enter")]);
+    await page.waitForSelector("body[data-ready='1']");
+    assert.match(await page.textContent("#search-title"), /diabetic/, "the search ran, in the page");
+    // Then a normal page load, whose requests would carry the search page as Referer.
+    await page.click(".main-nav a[data-dept='baking']");
+    await page.waitForSelector("body[data-ready='1']");
+    await settle();
+    const words = ["diabetic", "gluten", "son"].map((w) => new RegExp(`\\b${w}\\b`, "i"));
+    for (const r of b.requests) {
+      const said = [r.url, r.body ?? "", JSON.stringify(r.headers ?? {})].join(" ");
+      for (const w of words) assert.doesNotMatch(said, w, `${r.method} ${r.url}`);
+      assert.ok(!r.headers?.referer, `${r.url} went out with a Referer: ${r.headers?.referer}`);
+    }
+    const interests = await page.evaluate(async () => {
+      const { Engine } = await import("/pkg/pocketrank.js");
+      return Engine.open({ namespace: "shop" }).profile().interests.map((i) => i.tag);
+    });
+    assert.ok(!interests.some((t) => t.startsWith("search:")), interests.join(","));
+  } finally {
+    await b.close();
+  }
+});
