@@ -292,7 +292,12 @@ impl View {
                 just_bought[id as usize] = req.now - t < scoring.just_bought_ms;
             }
         }
-        for tag in req.context {
+        for (k, tag) in req.context.iter().enumerate() {
+            // A tag given twice (as the slot and in the context) counts once, as in the
+            // decision's contributions.
+            if req.context[..k].contains(tag) {
+                continue;
+            }
             if let Some(id) = catalog.tag_id(tag) {
                 tag_value[id as usize] += scoring.context;
                 tag_present[id as usize] = true;
@@ -660,8 +665,8 @@ fn decision(
             amount: o.boost,
         });
     }
+    // Every term, so that they add up to the score; the explanation names the largest.
     contributions.sort_by(|a, b| b.amount.total_cmp(&a.amount));
-    contributions.truncate(5);
     Decision {
         offer: i,
         offer_id: o.id.clone(),

@@ -313,3 +313,33 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The explanation's terms are the score's terms: they add up to it, with a page context
+    /// that names a tag twice (the slot and the context) too.
+    #[test]
+    fn the_contributions_add_up_to_the_score(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), ctx in proptest::collection::vec(0..TAGS.len(), 0..4)) {
+        let scoring = Scoring { exploration: 0.0, ..Scoring::default() };
+        let mut context: Vec<String> = ctx.iter().map(|&t| TAGS[t].to_string()).collect();
+        if let Some(first) = context.first().cloned() {
+            context.push(first);
+        }
+        let req = Request { context: &context, count: 3, now, exclude: &[] };
+        for d in choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed)) {
+            let sum: f32 = d.contributions.iter().map(|x| x.amount).sum();
+            prop_assert!((sum - d.score).abs() <= 1e-4 * (1.0 + d.score.abs()), "{}: terms {} ≠ score {} ({:?})", d.offer_id, sum, d.score, d.contributions);
+        }
+    }
+
+    /// The binary form decides exactly as the JSON it was packed from.
+    #[test]
+    fn json_then_binary_decides_as_json(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>(), count in 1usize..4) {
+        let packed = Catalog::from_bytes(&c.to_bytes()).unwrap();
+        let scoring = Scoring::default();
+        let req = Request::new(count, now);
+        let a = choose(&c, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
+        let b = choose(&packed, &p, &Settings::default(), &scoring, &req, &mut SplitMix64(seed));
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(c.content_hash(), packed.content_hash());
+    }
+}
