@@ -12,14 +12,15 @@
 // title, text and inline (data:) image as text and attributes only, never as HTML, and sends
 // the report: the offer ID and nothing else. Emits "pocket-offer-shown" with { offerId }.
 import * as pocketrank from "./pocketrank.js";
+// Written by the build: the web build's init(), or nothing to wait for in a bundler's build.
+import { ready } from "./pocketrank-ready.js";
 
 let started;
 const catalogs = new Map();
 const engines = new Map();
 
 function start() {
-  // The "web" build exports an init function; bundler builds initialize on import.
-  started ??= typeof pocketrank.default === "function" ? pocketrank.default() : Promise.resolve();
+  started ??= ready();
   return started;
 }
 

@@ -341,7 +341,7 @@ pub mod ts {
             excludes "excludes": def [string],
             /// May be shown for an item bought within 7 days.
             buy_again "buyAgain": def boolean,
-            /// What the page renders (any JSON up to 64 KB; opaque to the ranker).
+            /// What the page renders (JSON of up to 64 KB, opaque to the ranker).
             creative "creative": opt ("Creative" => String),
         }
     }
@@ -370,7 +370,7 @@ pub mod ts {
         "\n/** The codes of `status().guard`: why a decision was not personal. */\nexport type PrivacyGuard = Extract<ErrorCode, `privacy.${string}`>;\n",
         r#"
     /**
-     * What an offer's `creative` holds. pocketrank never reads it: the catalog carries any JSON,
+     * What an offer's `creative` holds. pocketrank never reads it: the catalog carries whatever JSON
      * and pages render it as text. The fields below are what the embed renders; a site declares
      * its own by merging into this interface:
      *
