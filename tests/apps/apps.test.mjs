@@ -88,8 +88,11 @@ test("the packed package has one name, an exports map for every entry point, and
   }
   assert.equal(new Set([...names, pkg.name]).size, 4, `every build has its own name: ${names}`);
   for (const dts of ["pocketrank.d.ts", "web/pocketrank.d.ts", "node/pocketrank.d.cts", "pocket-offer.d.ts"]) {
-    const text = await readFile(join(WORK, "node_modules", "pocketrank", dts), "utf8");
-    assert.doesNotMatch(text, /(?::|=>|<|\||,|\()\s*any\b/, `${dts} has no any`);
+    // Comments may say "any"; declarations may not.
+    const text = (await readFile(join(WORK, "node_modules", "pocketrank", dts), "utf8"))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "");
+    assert.doesNotMatch(text, /\bany\b/, `${dts} has no any`);
   }
 });
 

@@ -42,6 +42,19 @@ export function storageLabel(s: EngineStatus): string {
   }
 }
 
+export function guardLabel(s: EngineStatus): string {
+  const code: ErrorCode | null = s.code;
+  void code;
+  const g = s.guard;
+  switch (g) {
+    case null: return "personal";
+    case "privacy.catalog_too_small": return "catalog too small";
+    case "privacy.too_many_catalogs": return "too many catalogs";
+    case "privacy.budget_spent": return "budget spent";
+    default: return never(g);
+  }
+}
+
 export function mechanismLabel(l: LedgerView): string {
   const m: Mechanism = l.mechanism;
   switch (m) {
@@ -64,11 +77,8 @@ export function codes(engine: Engine, catalog: Catalog): ErrorCode | null {
   engine.record({ kind: "viewed", tags: ["category:x"] });
   // @ts-expect-error: feedback takes "click" or "dismiss" only
   engine.feedback("RUN-10", "view");
-  // @ts-expect-error: a guard is a privacy.* code
-  const guard: "storage.quota" | null = engine.status().guard;
   // @ts-expect-error: unknown options are refused at run time and by the types
   Engine.inMemory({ seeed: 1 });
-  void guard;
   const json: CatalogJson = { version: 1, offers: [{ id: "A", start: null, caps: { perDay: 3 } }] };
   void Catalog.from(json);
   void catalog.creative("A")?.title;
