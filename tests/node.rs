@@ -229,3 +229,32 @@ fn every_field_the_engine_returns_is_declared_in_its_typescript() {
         assert_eq!(ts::DecisionReason::of(&r), r.as_str());
     }
 }
+
+#[wasm_bindgen_test]
+fn an_option_of_the_wrong_type_is_named_in_the_api_s_words() {
+    for (options, field, words) in [
+        (r#"{"exploration":"x"}"#, "exploration", "must be a number"),
+        (r#"{"namespace":5}"#, "namespace", "must be a string"),
+        (r#"{"paused":"yes"}"#, "paused", "must be true or false"),
+        (
+            r#"{"privacy":{"epsilon":"1"}}"#,
+            "privacy.epsilon",
+            "must be a number",
+        ),
+    ] {
+        let err = Engine::in_memory(Some(js(options).unchecked_into())).unwrap_err();
+        assert_eq!(get(&err, "code"), "options.invalid", "{options}");
+        assert_eq!(get(&err, "field"), field, "{options}");
+        let message = get(&err, "message").as_string().unwrap();
+        assert!(message.contains(words), "{options}: {message}");
+        assert!(!message.contains("invalid type"), "{options}: {message}");
+    }
+    let mut e = Engine::in_memory(None).unwrap();
+    let err = e
+        .choose(
+            &catalog(),
+            Some(js(r#"{"context":"home"}"#).unchecked_into()),
+        )
+        .unwrap_err();
+    assert_eq!(get(&err, "field"), "context");
+}

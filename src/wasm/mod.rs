@@ -697,7 +697,7 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
             "catalogsPerWeek",
         ],
     )?;
-    let p: PrivacyIn = serde_wasm_bindgen::from_value(v).map_err(options_error)?;
+    let p: PrivacyIn = read_options(&v, "privacy.")?;
     let d = PrivacySettings::default();
     let mode = match (p.private_choice, p.epsilon) {
         (Some(true), _) => ReportMode::PrivateChoice,
@@ -821,6 +821,38 @@ fn read_event(v: JsValue) -> Result<Event, JsValue> {
     serde_wasm_bindgen::from_value(v).map_err(|_| to_js(Error::new(Code::EventInvalid, shape)))
 }
 
+/// Reads an options object (its keys already checked), and when a value has the wrong type
+/// says which option and what it must be, in the API's words rather than serde's
+/// ("invalid type: string, expected f64" names no option).
+fn read_options<T: serde::de::DeserializeOwned>(v: &JsValue, prefix: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v.clone()).map_err(|e| {
+        for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+            let alone = js_sys::Object::new();
+            let _ = Reflect::set(&alone, &key, &Reflect::get(v, &key).unwrap_or_default());
+            if let Err(e) = serde_wasm_bindgen::from_value::<T>(alone.into()) {
+                let e = e.to_string();
+                let what = if e.contains("expected a string") {
+                    "must be a string"
+                } else if e.contains("expected a boolean") {
+                    "must be true or false"
+                } else if e.contains("expected a sequence") {
+                    "must be an array of strings"
+                } else if ["f64", "f32", "u64", "i64", "u32", "usize"]
+                    .iter()
+                    .any(|t| e.contains(&format!("expected {t}")))
+                {
+                    "must be a number"
+                } else {
+                    "has the wrong type"
+                };
+                let field = format!("{prefix}{}", key.as_string().unwrap_or_default());
+                return to_js(Error::at_field(Code::OptionsInvalid, &field, what));
+            }
+        }
+        options_error(e)
+    })
+}
+
 fn options_error(e: impl std::fmt::Display) -> JsValue {
     to_js(Error::new(
         Code::OptionsInvalid,
@@ -925,7 +957,7 @@ impl Engine {
                     "privacy",
                 ],
             )?;
-            serde_wasm_bindgen::from_value(options.clone()).map_err(options_error)?
+            read_options(&options, "")?
         };
         let clock = match Reflect::get(&options, &"now".into()).unwrap_or(JsValue::UNDEFINED) {
             v if v.is_undefined() || v.is_null() => Clock::System,
@@ -1095,7 +1127,7 @@ impl Engine {
         let req: ChooseIn = match request.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
                 check_keys(&v, &["slot", "context", "count", "preview", "exclude"])?;
-                serde_wasm_bindgen::from_value(v).map_err(options_error)?
+                read_options(&v, "")?
             }
             _ => ChooseIn::default(),
         };
