@@ -826,31 +826,46 @@ fn read_event(v: JsValue) -> Result<Event, JsValue> {
 /// ("invalid type: string, expected f64" names no option).
 fn read_options<T: serde::de::DeserializeOwned>(v: &JsValue, prefix: &str) -> Result<T, JsValue> {
     serde_wasm_bindgen::from_value(v.clone()).map_err(|e| {
-        for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
-            let alone = js_sys::Object::new();
-            let _ = Reflect::set(&alone, &key, &Reflect::get(v, &key).unwrap_or_default());
-            if let Err(e) = serde_wasm_bindgen::from_value::<T>(alone.into()) {
-                let e = e.to_string();
-                let what = if e.contains("expected a string") {
-                    "must be a string"
-                } else if e.contains("expected a boolean") {
-                    "must be true or false"
-                } else if e.contains("expected a sequence") {
-                    "must be an array of strings"
-                } else if ["f64", "f32", "u64", "i64", "u32", "usize"]
-                    .iter()
-                    .any(|t| e.contains(&format!("expected {t}")))
-                {
-                    "must be a number"
-                } else {
-                    "has the wrong type"
-                };
-                let field = format!("{prefix}{}", key.as_string().unwrap_or_default());
-                return to_js(Error::at_field(Code::OptionsInvalid, &field, what));
-            }
-        }
-        options_error(e)
+        let check = |alone: JsValue| {
+            serde_wasm_bindgen::from_value::<T>(alone)
+                .err()
+                .map(|e| e.to_string())
+        };
+        wrong_option(v, prefix, &e.to_string(), &check)
     })
+}
+
+/// Finds the option whose value has the wrong type (`check` reads an object holding one
+/// option), and says what it must be. Not generic, so that it is in the module once.
+fn wrong_option(
+    v: &JsValue,
+    prefix: &str,
+    error: &str,
+    check: &dyn Fn(JsValue) -> Option<String>,
+) -> JsValue {
+    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+        let alone = js_sys::Object::new();
+        let _ = Reflect::set(&alone, &key, &Reflect::get(v, &key).unwrap_or_default());
+        if let Some(e) = check(alone.into()) {
+            let what = if e.contains("expected a string") {
+                "must be a string"
+            } else if e.contains("expected a boolean") {
+                "must be true or false"
+            } else if e.contains("expected a sequence") {
+                "must be an array of strings"
+            } else if ["f64", "f32", "u64", "i64", "u32", "usize"]
+                .iter()
+                .any(|t| e.contains(&format!("expected {t}")))
+            {
+                "must be a number"
+            } else {
+                "has the wrong type"
+            };
+            let field = format!("{prefix}{}", key.as_string().unwrap_or_default());
+            return to_js(Error::at_field(Code::OptionsInvalid, &field, what));
+        }
+    }
+    options_error(error)
 }
 
 fn options_error(e: impl std::fmt::Display) -> JsValue {
