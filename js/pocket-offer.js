@@ -59,13 +59,11 @@ const WARM_UP_CATALOG = '{"version":1,"offers":[{"id":"W","tags":{"w:w":1},"item
  * task is long; the real catalog, profile and choice then run on compiled code.
  */
 export function start() {
-  started ??= import("./pocketrank.js").then(async (pocketrank) => {
-    // The "web" build exports an init function (it compiles the .wasm while it streams in);
-    // bundler builds initialize on import.
-    if (typeof pocketrank.default === "function") {
-      await yieldToPage();
-      await pocketrank.default();
-    }
+  // pocketrank-ready.js is written by the build: the web build's init() (it compiles the .wasm
+  // while it streams in), or nothing to wait for in a bundler's build.
+  started ??= Promise.all([import("./pocketrank.js"), import("./pocketrank-ready.js")]).then(async ([pocketrank, { ready }]) => {
+    await yieldToPage();
+    await ready();
     try {
       const catalog = await step("warm-up:catalog", () => pocketrank.Catalog.fromJson(WARM_UP_CATALOG));
       const engine = await step("warm-up:engine", () => pocketrank.Engine.inMemory({ namespace: "warm-up", exploration: 0 }));

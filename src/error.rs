@@ -22,8 +22,9 @@ macro_rules! codes {
             /// Every code, in documentation order.
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
-            /// The stable string form, for example `catalog.invalid_json`.
-            pub fn as_str(self) -> &'static str {
+            /// The stable string form, for example `catalog.invalid_json`. A `const fn`, so
+            /// that the package's TypeScript union of codes is built from this very list.
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $(Code::$variant => $text,)*
                 }
@@ -85,6 +86,10 @@ pub struct Error {
     pub offer: Option<usize>,
     /// The field at fault (for example `tags`, `caps.perDay`), if any.
     pub field: Option<String>,
+    /// The limit that was passed (for example the most offers a catalog may have), if any.
+    pub limit: Option<f64>,
+    /// The value found where a limit or range applies, if any.
+    pub value: Option<f64>,
 }
 
 impl Error {
@@ -95,6 +100,8 @@ impl Error {
             message: message.into(),
             offer: None,
             field: None,
+            limit: None,
+            value: None,
         }
     }
 
@@ -105,6 +112,8 @@ impl Error {
             message: format!("offers[{offer}].{field}: {reason}"),
             offer: Some(offer),
             field: Some(field.to_string()),
+            limit: None,
+            value: None,
         }
     }
 
@@ -115,7 +124,17 @@ impl Error {
             message: format!("{field}: {reason}"),
             offer: None,
             field: Some(field.to_string()),
+            limit: None,
+            value: None,
         }
+    }
+
+    /// The same error, saying which limit was passed and by what value (both reach JS as
+    /// the error's `limit` and `value`).
+    pub fn with_limit(mut self, limit: impl Into<f64>, value: impl Into<f64>) -> Self {
+        self.limit = Some(limit.into());
+        self.value = Some(value.into());
+        self
     }
 }
 

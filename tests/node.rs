@@ -106,3 +106,155 @@ async fn a_report_to_an_unusable_url_rejects_with_a_report_code() {
         "{err:?}"
     );
 }
+
+#[wasm_bindgen_test]
+fn errors_are_instances_of_the_exported_class_with_structured_fields() {
+    use pocketrank::wasm::PocketrankError;
+    let err = Catalog::from_json(r#"{"version":1,"offers":[{"id":"A","caps":{"perDay":25}}]}"#)
+        .unwrap_err();
+    assert!(err.is_instance_of::<PocketrankError>(), "{err:?}");
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&err, "name"), "PocketrankError");
+    assert_eq!(get(&err, "code"), "catalog.invalid_cap");
+    assert_eq!(get(&err, "offer"), 0.0);
+    assert_eq!(get(&err, "field"), "caps.perDay");
+    assert_eq!(get(&err, "limit"), 20.0);
+    assert_eq!(get(&err, "value"), 25.0);
+}
+
+#[wasm_bindgen_test]
+fn messages_are_in_the_api_s_words_not_serde_s() {
+    let message = |err: JsValue| get(&err, "message").as_string().unwrap();
+    let mut e = Engine::in_memory(None).unwrap();
+    // A string where an event belongs.
+    let m = message(
+        e.record(JsValue::from_str("x").unchecked_into())
+            .unwrap_err(),
+    );
+    assert!(m.contains("an event is an object"), "{m}");
+    assert!(!m.contains("struct"), "{m}");
+    // Tags of the wrong type name the field.
+    let err = e
+        .record(js(r#"{"kind":"view","tags":"category:x"}"#).unchecked_into())
+        .unwrap_err();
+    assert_eq!(get(&err, "field"), "tags");
+    assert!(!message(err).contains("expected"));
+    // An object without offers: no line and column, the missing field named.
+    let err = Catalog::from_object(js("{}").unchecked_ref()).unwrap_err();
+    assert_eq!(get(&err, "field"), "offers");
+    let m = message(err);
+    assert!(!m.contains("line") && !m.contains("column"), "{m}");
+    assert!(m.contains("offers: missing"), "{m}");
+}
+
+/// The field names of `export interface NAME { … }` in generated TypeScript.
+fn declared_fields(ts: &str) -> Vec<String> {
+    ts.lines()
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with("/**") && !l.starts_with('['))
+        .filter_map(|l| l.split(':').next())
+        .map(|name| name.trim_end_matches('?').to_string())
+        .collect()
+}
+
+fn keys(v: &JsValue) -> Vec<String> {
+    let mut k: Vec<String> = js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
+        .iter()
+        .map(|k| k.as_string().unwrap())
+        .collect();
+    k.sort();
+    k
+}
+
+fn assert_declared(name: &str, ts: &str, value: &JsValue) {
+    let mut declared = declared_fields(ts);
+    declared.sort();
+    assert_eq!(
+        keys(value),
+        declared,
+        "{name}: what the engine returns vs its TypeScript"
+    );
+}
+
+#[wasm_bindgen_test]
+fn every_field_the_engine_returns_is_declared_in_its_typescript() {
+    use pocketrank::wasm::ts;
+    let mut e = Engine::in_memory(Some(
+        js(r#"{"seed":1,"now":1795910400000}"#).unchecked_into(),
+    ))
+    .unwrap();
+    e.record(
+        js(r#"{"kind":"purchase","tags":["category:baking"],"item":"sku-1"}"#).unchecked_into(),
+    )
+    .unwrap();
+    let d = e.choose(&catalog(), None).unwrap().unwrap();
+    let profile: JsValue = e.profile().into();
+    assert_declared("ProfileView", ts::ProfileView, &profile);
+    let first = |key: &str| js_sys::Array::from(&get(&profile, key)).get(0);
+    assert_declared("InterestView", ts::InterestView, &first("interests"));
+    assert_declared("ItemView", ts::ItemView, &first("items"));
+    assert_declared("OfferView", ts::OfferView, &first("offers"));
+    assert_declared("EngineStatus", ts::EngineStatus, &e.status().into());
+    assert_declared("PrivacyView", ts::PrivacyView, &e.privacy().into());
+    let contributions: JsValue = d.contributions().into();
+    assert_declared(
+        "Contribution",
+        ts::Contribution,
+        &js_sys::Array::from(&contributions).get(0),
+    );
+    // The unions are the strings the engine sends: every reason and kind it can produce.
+    assert!(ts::DecisionReason::ALL.contains(&d.reason().as_str()));
+    for kind in pocketrank::EventKind::ALL {
+        assert!(
+            ts::EventKind::ALL.contains(&kind.as_str()),
+            "{}",
+            kind.as_str()
+        );
+    }
+    assert_eq!(ts::EventKind::ALL.len(), pocketrank::EventKind::ALL.len());
+    for m in [
+        pocketrank::safeguard::Mechanism::Exact,
+        pocketrank::safeguard::Mechanism::Noised,
+        pocketrank::safeguard::Mechanism::PrivateChoice,
+    ] {
+        assert_eq!(ts::Mechanism::of(&m), m.as_str());
+    }
+    for r in [
+        pocketrank::Reason::Personal,
+        pocketrank::Reason::Explore,
+        pocketrank::Reason::Fallback,
+        pocketrank::Reason::Popular,
+        pocketrank::Reason::Private,
+    ] {
+        assert_eq!(ts::DecisionReason::of(&r), r.as_str());
+    }
+}
+
+#[wasm_bindgen_test]
+fn an_option_of_the_wrong_type_is_named_in_the_api_s_words() {
+    for (options, field, words) in [
+        (r#"{"exploration":"x"}"#, "exploration", "must be a number"),
+        (r#"{"namespace":5}"#, "namespace", "must be a string"),
+        (r#"{"paused":"yes"}"#, "paused", "must be true or false"),
+        (
+            r#"{"privacy":{"epsilon":"1"}}"#,
+            "privacy.epsilon",
+            "must be a number",
+        ),
+    ] {
+        let err = Engine::in_memory(Some(js(options).unchecked_into())).unwrap_err();
+        assert_eq!(get(&err, "code"), "options.invalid", "{options}");
+        assert_eq!(get(&err, "field"), field, "{options}");
+        let message = get(&err, "message").as_string().unwrap();
+        assert!(message.contains(words), "{options}: {message}");
+        assert!(!message.contains("invalid type"), "{options}: {message}");
+    }
+    let mut e = Engine::in_memory(None).unwrap();
+    let err = e
+        .choose(
+            &catalog(),
+            Some(js(r#"{"context":"home"}"#).unchecked_into()),
+        )
+        .unwrap_err();
+    assert_eq!(get(&err, "field"), "context");
+}

@@ -158,7 +158,8 @@ impl Catalog {
                     "the catalog is {} bytes; the limit is {MAX_CATALOG_BYTES}",
                     text.len()
                 ),
-            ));
+            )
+            .with_limit(MAX_CATALOG_BYTES as f64, text.len() as f64));
         }
         TRACE.with(|t| t.set(Trace::default()));
         let parsed: std::result::Result<RawCatalog, serde_json::Error> = serde_json::from_str(text);
@@ -485,18 +486,60 @@ fn explain_json_error(text: &str, e: serde_json::Error, trace: Trace) -> Error {
                 if let Some((field, reason)) = field {
                     return Error::at_offer(Code::CatalogInvalidField, index, &field, reason);
                 }
-                let mut err =
-                    Error::new(Code::CatalogInvalidField, format!("offers[{index}]: {e}"));
+                let mut err = Error::new(
+                    Code::CatalogInvalidField,
+                    format!("offers[{index}]: {}", without_position(&e)),
+                );
                 err.offer = Some(index);
                 return err;
+            }
+            if let Some((field, reason)) = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| diagnose_catalog(&v))
+            {
+                return Error::at_field(Code::CatalogInvalidField, field, reason);
             }
             let field = ["version", "id", "offers", "fallback"]
                 .into_iter()
                 .find(|f| e.to_string().contains(&format!("`{f}`")))
                 .unwrap_or("catalog");
-            Error::at_field(Code::CatalogInvalidField, field, e)
+            Error::at_field(Code::CatalogInvalidField, field, without_position(&e))
         }
     }
+}
+
+/// serde's message without " at line L column C": the catalog may have come from an object
+/// (`Catalog.from`), where a line and column mean nothing.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Names the first top-level field of a malformed catalog, in the format's own words.
+fn diagnose_catalog(catalog: &serde_json::Value) -> Option<(&'static str, &'static str)> {
+    let Some(obj) = catalog.as_object() else {
+        return Some((
+            "catalog",
+            "a catalog must be an object { version: 1, offers: [...] }",
+        ));
+    };
+    match obj.get("offers") {
+        None => return Some(("offers", "missing: a catalog needs an array of offers")),
+        Some(v) if !v.is_array() => return Some(("offers", "must be an array of offers")),
+        _ => {}
+    }
+    for field in ["id", "fallback"] {
+        if obj
+            .get(field)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
+            return Some((field, "must be a string"));
+        }
+    }
+    None
 }
 
 /// Names the first field of a malformed offer, with what it should have been.
@@ -641,7 +684,8 @@ fn check_cap(v: Option<f64>, max: u32, index: usize, field: &str) -> Result<Opti
             index,
             field,
             format!("{c} is not a whole number from 0 to {max}"),
-        )),
+        )
+        .with_limit(max, c)),
     }
 }
 
@@ -680,7 +724,8 @@ impl RawCatalog {
                 Code::CatalogTooManyOffers,
                 "offers",
                 format!("{} offers; the limit is {MAX_OFFERS}", offers_in.len()),
-            ));
+            )
+            .with_limit(MAX_OFFERS as f64, offers_in.len() as f64));
         }
         let id = self.id.unwrap_or_default();
         if id.len() > MAX_ID_LEN {
@@ -707,7 +752,8 @@ impl RawCatalog {
                     i,
                     "tags",
                     format!("{} tags; the limit is {MAX_TAGS_PER_OFFER}", o.tags.0.len()),
-                ));
+                )
+                .with_limit(MAX_TAGS_PER_OFFER as f64, o.tags.0.len() as f64));
             }
             if o.items.len() > MAX_ITEMS_PER_OFFER {
                 return Err(Error::at_offer(
@@ -718,7 +764,8 @@ impl RawCatalog {
                         "{} items; the limit is {MAX_ITEMS_PER_OFFER}",
                         o.items.len()
                     ),
-                ));
+                )
+                .with_limit(MAX_ITEMS_PER_OFFER as f64, o.items.len() as f64));
             }
             for (field, list) in [("requires", &o.requires), ("excludes", &o.excludes)] {
                 if list.len() > MAX_RULES_PER_OFFER {
@@ -727,7 +774,8 @@ impl RawCatalog {
                         i,
                         field,
                         format!("{} tags; the limit is {MAX_RULES_PER_OFFER}", list.len()),
-                    ));
+                    )
+                    .with_limit(MAX_RULES_PER_OFFER as f64, list.len() as f64));
                 }
                 for t in list.iter() {
                     check_label(t)
@@ -785,7 +833,8 @@ impl RawCatalog {
                         i,
                         "creative",
                         format!("{} bytes; the limit is {MAX_CREATIVE_BYTES}", c.len()),
-                    ));
+                    )
+                    .with_limit(MAX_CREATIVE_BYTES as f64, c.len() as f64));
                 }
             }
             if offer_index.insert(o.id.clone(), i as u32).is_some() {

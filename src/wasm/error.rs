@@ -1,22 +1,77 @@
-//! Errors reach JS as real `Error` objects with a stable `code`, never as strings.
+//! Errors reach JS as instances of the package's exported `PocketrankError` class (a real
+//! `Error` subclass) with a stable `code`, never as strings.
 
 use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
+use super::types::ERROR_CODE_UNION;
 use crate::error::{Code, Error};
 
-/// Converts a pocketrank error into a JS `Error` named `PocketrankError` with `code`,
-/// and `offer` / `field` where the input was wrong.
+#[wasm_bindgen(inline_js = "export class PocketrankError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = 'PocketrankError';
+    this.code = code;
+  }
+}")]
+extern "C" {
+    /// The class of every error pocketrank throws (exported by the package, so that
+    /// `e instanceof PocketrankError` works).
+    #[wasm_bindgen(extends = js_sys::Error, reexport)]
+    #[derive(Debug)]
+    pub type PocketrankError;
+
+    #[wasm_bindgen(constructor)]
+    fn new(code: &str, message: &str) -> PocketrankError;
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR: &'static str = cat!(
+    "\n/** Every stable error code (the string form of the Rust `pocketrank::error::Code`). */\nexport type ErrorCode =",
+    ERROR_CODE_UNION,
+    ";\n
+/**
+ * Every error pocketrank throws is an instance of this class: a real `Error` with a stable
+ * `code`, and where the input was wrong the offer (its index in `offers`), the field, the
+ * limit that was passed and the value found.
+ */
+export class PocketrankError extends Error {
+  private constructor();
+  readonly name: \"PocketrankError\";
+  /** The stable code, for example `catalog.invalid_id`. */
+  readonly code: ErrorCode;
+  /** Index of the offer at fault in the catalog's `offers`. */
+  readonly offer?: number;
+  /** The field at fault, for example `tags` or `caps.perDay`. */
+  readonly field?: string;
+  /** The limit that was passed, for example 50000 offers. */
+  readonly limit?: number;
+  /** The value found where a limit or a range applies. */
+  readonly value?: number;
+}
+"
+);
+
+/// Converts a pocketrank error into a `PocketrankError` with `code`, and `offer`, `field`,
+/// `limit` and `value` where they apply.
 pub fn to_js(e: Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    err.set_name("PocketrankError");
+    let err = PocketrankError::new(e.code.as_str(), &e.to_string());
     let obj: &JsValue = err.as_ref();
-    let _ = Reflect::set(obj, &"code".into(), &e.code.as_str().into());
+    let set = |key: &str, v: JsValue| {
+        let _ = Reflect::set(obj, &key.into(), &v);
+    };
     if let Some(i) = e.offer {
-        let _ = Reflect::set(obj, &"offer".into(), &(i as f64).into());
+        set("offer", (i as f64).into());
     }
     if let Some(f) = &e.field {
-        let _ = Reflect::set(obj, &"field".into(), &f.as_str().into());
+        set("field", f.as_str().into());
+    }
+    if let Some(l) = e.limit {
+        set("limit", l.into());
+    }
+    if let Some(v) = e.value {
+        set("value", v.into());
     }
     err.unchecked_into()
 }

@@ -4,6 +4,8 @@
 //! core a clock, a random source and a store (`localStorage` or memory), and sends the
 //! report. Every failure is thrown as a JS `Error` with a stable `code`.
 
+#[macro_use]
+pub mod types;
 mod error;
 mod report;
 mod storage;
@@ -25,171 +27,392 @@ use crate::profile::{Event, EventKind, Settings};
 use crate::rank::{Decision as CoreDecision, Explanation, Random, Request, Scoring, SplitMix64};
 use crate::Millis;
 
-pub use error::to_js;
+pub use error::{to_js, PocketrankError};
 pub use storage::LocalStorage;
 
 const DAY_MS: f64 = 86_400_000.0;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** Options of `Engine.open` and `Engine.inMemory`. */
-export interface EngineOptions {
-  /** Keys are `pocketrank:<namespace>:…`; 1–64 characters of A-Z a-z 0-9 . _ - (default "default"). */
-  namespace?: string;
-  /** Days for an interest's weight to halve (default 60). */
-  halfLifeDays?: number;
-  /** Days after which an interest or item not seen again is dropped (default 180). */
-  retentionDays?: number;
-  /** Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01). */
-  exploration?: number;
-  /** More sensitive tag namespaces, never recorded, added to the default list (health, medical,
-   * pharmacy, religion, sexuality, sexual-orientation, politics, political, financial-distress,
-   * debt, child-data, age): an event with a tag `health:…` teaches nothing about it, nor about its item. */
-  sensitive?: string[];
-  /** How much several slots avoid similar offers (default 0.5; 0: plain top-k). */
-  diversity?: number;
-  /** Start paused, for sites that wait for consent; `resume()` starts learning. Never un-pauses a shopper's own pause. */
-  paused?: boolean;
-  /** Tests: a fixed time (ms since the epoch) or a clock function. */
-  now?: number | (() => number);
-  /** Tests: seed of the exploration's random numbers (default: from the browser's crypto). */
-  seed?: number;
-  /** What reports may reveal (see PRIVACY.md). Without it: exact reports, with the catalog guards on. */
-  privacy?: PrivacyOptions;
+// ---------------------------------------------------------------------------------------
+// The TypeScript of every value that crosses the boundary, generated from the Rust types
+// (see `types.rs`: each declaration below fails the build if its Rust struct changes).
+
+/// The generated TypeScript (see `types.rs`).
+#[allow(non_upper_case_globals)]
+pub mod ts {
+    use std::collections::BTreeMap;
+
+    use serde::de::IgnoredAny;
+    use wasm_bindgen::prelude::*;
+
+    use crate::engine::{InterestView, ItemView, LedgerView, OfferView};
+
+    js_union! {
+        /// What the shopper did.
+        EventKind for crate::profile::EventKind {
+            View => "view", Cart => "cart", Purchase => "purchase", Search => "search",
+            Click => "click", Dismiss => "dismiss",
+        }
+    }
+    js_union! {
+        /// Why an offer was chosen: the best for the profile, a rare exploration, the catalog's
+        /// fallback, the best without the profile, or drawn by the private choice.
+        DecisionReason for crate::rank::Reason {
+            Personal => "personal", Explore => "explore", Fallback => "fallback",
+            Popular => "popular", Private => "private",
+        }
+    }
+    js_union! {
+        /// Where the profile lives: `localStorage`, or memory only.
+        StorageMode for crate::engine::StorageMode { Local => "local", Memory => "memory" }
+    }
+    js_union! {
+        /// What a report carries: the offer shown, a noised offer, or a privately chosen one.
+        Mechanism for crate::safeguard::Mechanism {
+            Exact => "exact", Noised => "noised", PrivateChoice => "private-choice",
+        }
+    }
+    js_union! {
+        /// What a term of a decision's score is about.
+        ContributionKind for crate::rank::Factor {
+            Interest(_) => "interest", Item(_) => "item", Context(_) => "context",
+            Popularity => "popularity", Boost => "boost",
+        }
+    }
+
+    ts_interface! {
+        /// Options of `Engine.open` and `Engine.inMemory`.
+        in EngineOptions for super::Options {
+            /// Keys are `pocketrank:<namespace>:…`; 1–64 characters of A-Z a-z 0-9 . _ - (default "default").
+            namespace "namespace": opt string,
+            /// Days for an interest's weight to halve (default 60).
+            half_life_days "halfLifeDays": opt number,
+            /// Days after which an interest or item not seen again is dropped (default 180).
+            retention_days "retentionDays": opt number,
+            /// Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01).
+            exploration "exploration": opt number,
+            /// How much several slots avoid similar offers (default 0.5; 0: plain top-k).
+            diversity "diversity": opt number,
+            /// More sensitive tag namespaces, never recorded, added to the default list (health,
+            /// medical, pharmacy, religion, sexuality, sexual-orientation, politics, political,
+            /// financial-distress, debt, child-data, age).
+            sensitive "sensitive": opt [string],
+            /// Start paused, for sites that wait for consent; `resume()` starts learning. Never un-pauses a shopper's own pause.
+            paused "paused": opt boolean,
+            /// Tests: seed of the exploration's random numbers (default: from the browser's crypto).
+            seed "seed": opt number,
+            /// Tests: a fixed time (ms since the epoch) or a clock function.
+            now "now": opt ("number | (() => number)" => IgnoredAny),
+            /// What reports may reveal (see PRIVACY.md). Without it: exact reports, with the catalog guards on.
+            privacy "privacy": opt ("PrivacyOptions" => IgnoredAny),
+        }
+    }
+    ts_interface! {
+        /// The privacy options. `epsilon` alone turns on noised reports; `privateChoice` draws the shown offer privately.
+        in PrivacyOptions for super::PrivacyIn {
+            /// ε per noised report (or per privately chosen slot), in (0, 20] (default 1 with privateChoice).
+            epsilon "epsilon": opt number,
+            /// ε the device may spend per 7 days; beyond it no report is sent (default 8).
+            budget_per_week "budgetPerWeek": opt number,
+            /// Draw the shown offer with the exponential mechanism (ε per slot, from the same budget); the report is that offer.
+            private_choice "privateChoice": opt boolean,
+            /// Catalogs with fewer offers are never personalized (default 5).
+            min_offers "minOffers": opt number,
+            /// At most this many distinct catalogs (by content) are personalized per 7 days (default 8).
+            catalogs_per_week "catalogsPerWeek": opt number,
+            /// Exact reports: the most bits the answers of 7 days may say about the profile, from 0 to 1000 (default 24; see PRIVACY.md).
+            bits_per_week "bitsPerWeek": opt number,
+        }
+    }
+    ts_interface! {
+        /// What the shopper did.
+        in ShoppingEvent for crate::profile::Event {
+            /// What happened.
+            kind "kind": req ("EventKind" => String),
+            /// What it is about, for example `category:running`, `brand:acme`.
+            tags "tags": def [string],
+            /// The item (SKU), for view, cart and purchase.
+            item "item": opt string,
+            /// The offer, for click and dismiss.
+            offer "offer": opt string,
+            /// The search text, for search: each word becomes a `search:<word>` tag.
+            terms "terms": opt string,
+        }
+    }
+    ts_interface! {
+        /// What a decision is for.
+        in ChooseRequest for super::ChooseIn {
+            /// The placement, for example "home"; offers may target it with the tag `slot:<name>`.
+            slot "slot": opt string,
+            /// Tags of the page, for example the category being browsed.
+            context "context": opt [string],
+            /// How many distinct offers (`chooseMany` only; default 1).
+            count "count": opt number,
+            /// Do not count the chosen offers as shown (for previews).
+            preview "preview": opt boolean,
+            /// Offer IDs not to choose, for example offers already on the page.
+            exclude "exclude": opt [string],
+        }
+    }
+    ts_interface! {
+        /// One of the shopper's interests.
+        out InterestView for crate::engine::InterestView {
+            /// The tag, for example `category:running`.
+            tag "tag": req string,
+            /// The tag in plain words, for example `running`.
+            label "label": req string,
+            /// Weight now (after decay).
+            weight "weight": req number,
+            /// Events behind it, by kind (only kinds that happened).
+            events "events": req ("Partial<Record<EventKind, number>>" => BTreeMap<&'static str, u32>),
+            /// First event, ms since the epoch.
+            first_seen "firstSeen": req number,
+            /// Latest event, ms since the epoch.
+            last_seen "lastSeen": req number,
+        }
+    }
+    ts_interface! {
+        /// The shopper's history with one item.
+        out ItemView for crate::engine::ItemView {
+            /// The item ID.
+            item "item": req string,
+            /// Weight now (after decay).
+            weight "weight": req number,
+            /// Views.
+            views "views": req number,
+            /// Times put in the cart.
+            carts "carts": req number,
+            /// Purchases.
+            purchases "purchases": req number,
+            /// Latest event, ms since the epoch.
+            last_seen "lastSeen": req number,
+            /// Latest purchase, ms since the epoch.
+            last_purchase "lastPurchase": opt number,
+        }
+    }
+    ts_interface! {
+        /// An offer as the shopper met it.
+        out OfferView for crate::engine::OfferView {
+            /// The offer ID.
+            offer "offer": req string,
+            /// Times shown.
+            shown "shown": req number,
+            /// Latest impression, ms since the epoch.
+            last_shown "lastShown": opt number,
+            /// Clicks.
+            clicks "clicks": req number,
+            /// Latest dismissal, ms since the epoch.
+            dismissed "dismissed": opt number,
+        }
+    }
+    ts_interface! {
+        /// Everything the profile holds, heaviest first.
+        out ProfileView for crate::engine::ProfileView {
+            /// Personalization paused.
+            paused "paused": req boolean,
+            /// Interests, heaviest first.
+            interests "interests": req [InterestView],
+            /// Items, heaviest first.
+            items "items": req [ItemView],
+            /// Offers shown or dismissed.
+            offers "offers": req [OfferView],
+        }
+    }
+    ts_interface! {
+        /// Where the profile lives, and why.
+        out EngineStatus for super::StatusOut {
+            /// `local` (in `localStorage`) or `memory` (gone when the page closes).
+            storage "storage": req ("StorageMode" => &'static str),
+            /// What happened to storage (`storage.*`, `profile.*`), or null.
+            code "code": opt ("ErrorCode" => &'static str),
+            /// The same in words.
+            reason "reason": opt string,
+            /// Keys under which unreadable stored values were set aside.
+            quarantined "quarantined": req [string],
+            /// A profile written by a newer version is stored and left untouched.
+            newer_version_stored "newerVersionStored": req boolean,
+            /// Size of the stored profile, in bytes.
+            stored_bytes "storedBytes": req number,
+            /// Personalization paused.
+            paused "paused": req boolean,
+            /// Why the latest decision was not personal although it could have been, or null.
+            guard "guard": opt ("PrivacyGuard" => &'static str),
+            /// The catalog guards: catalogs with fewer offers are never personalized...
+            min_offers "minOffers": req number,
+            /// ...and at most this many distinct catalogs are per 7 days...
+            catalogs_per_week "catalogsPerWeek": req number,
+            /// ...of which this many so far.
+            catalogs_this_week "catalogsThisWeek": req number,
+        }
+    }
+    ts_interface! {
+        /// One report that left the device.
+        out LedgerView for crate::engine::LedgerView {
+            /// When it was sent, ms since the epoch.
+            time "time": req number,
+            /// Where.
+            endpoint "endpoint": req string,
+            /// The whole body, exactly as sent.
+            body "body": req string,
+            /// The offer shown, a noised one, or a privately chosen one.
+            mechanism "mechanism": req ("Mechanism" => &'static str),
+            /// ε spent (null for an exact report).
+            epsilon "epsilon": opt number,
+        }
+    }
+    ts_interface! {
+        /// The privacy safeguards, for the shopper's "your data" page.
+        out PrivacyView for crate::engine::PrivacyView {
+            /// What the site receives: the exact offer, a noised one, or a privately chosen one.
+            mode "mode": req ("Mechanism" => &'static str),
+            /// ε per report (or per privately chosen slot); null in exact mode.
+            epsilon "epsilon": opt number,
+            /// ε per week; null in exact mode.
+            budget_per_week "budgetPerWeek": opt number,
+            /// The window, in days.
+            window_days "windowDays": req number,
+            /// ε spent in the window.
+            spent "spent": opt number,
+            /// ε left in the window.
+            remaining "remaining": opt number,
+            /// When the oldest spend leaves the window (ms since the epoch).
+            frees_at "freesAt": opt number,
+            /// Catalogs with fewer offers are never personalized.
+            min_offers "minOffers": req number,
+            /// Distinct catalogs personalized per week, at most.
+            catalogs_per_week "catalogsPerWeek": req number,
+            /// Distinct catalogs personalized this week so far.
+            catalogs_this_week "catalogsThisWeek": req number,
+            /// Exact reports: the most bits the answers of 7 days may say about the profile; null in the other modes.
+            bits_per_week "bitsPerWeek": opt number,
+            /// Bits spent in the window.
+            bits_spent "bitsSpent": opt number,
+            /// Bits left in the window.
+            bits_remaining "bitsRemaining": opt number,
+            /// When the oldest spend of bits leaves the window (ms since the epoch).
+            bits_free_at "bitsFreeAt": opt number,
+            /// Why the latest decision was not personal, or null.
+            guard "guard": opt ("PrivacyGuard" => &'static str),
+            /// The default sensitive namespaces.
+            sensitive_defaults "sensitiveDefaults": req [string],
+            /// The site's own.
+            sensitive_site "sensitiveSite": req [string],
+            /// The shopper's own.
+            sensitive_shopper "sensitiveShopper": req [string],
+            /// Every report sent (the latest 200), latest first.
+            ledger "ledger": req [LedgerView],
+        }
+    }
+    ts_interface! {
+        /// One term of a decision's score.
+        out Contribution for super::ContributionOut {
+            /// What the term is about.
+            kind "kind": req ("ContributionKind" => &'static str),
+            /// Its tag or item (empty for popularity and boost).
+            label "label": req string,
+            /// How much it added.
+            amount "amount": req number,
+        }
+    }
+    ts_interface! {
+        /// A version-1 catalog as a plain object (see the README for every rule).
+        in CatalogJson for crate::catalog::RawCatalog {
+            /// The format version.
+            version "version": req ("1" => Option<u64>),
+            /// The catalog's own ID.
+            id "id": opt string,
+            /// The offers (at most 50,000).
+            offers "offers": req ("OfferJson[]" => crate::catalog::RawOffers),
+            /// The offer shown when nothing is personal.
+            fallback "fallback": opt string,
+        }
+    }
+    ts_interface! {
+        /// One offer of a catalog.
+        in OfferJson for crate::catalog::RawOffer {
+            /// 1–128 characters of A-Z a-z 0-9 . _ : -, unique in the catalog.
+            id "id": req string,
+            /// Tag → weight in [0, 1].
+            tags "tags": def ("Record<string, number>" => crate::catalog::TagWeights),
+            /// Items (SKUs) the offer is about.
+            items "items": def [string],
+            /// Added to the score, in [-1, 1].
+            boost "boost": def number,
+            /// Popularity prior, in [0, 1].
+            popularity "popularity": def number,
+            /// Frequency caps.
+            caps "caps": def ("OfferCaps" => crate::catalog::RawCaps),
+            /// RFC 3339; shown from then on.
+            start "start": opt string,
+            /// RFC 3339; shown until then.
+            end "end": opt string,
+            /// Tags the profile or the page must have.
+            requires "requires": def [string],
+            /// Tags the profile and the page must not have.
+            excludes "excludes": def [string],
+            /// May be shown for an item bought within 7 days.
+            buy_again "buyAgain": def boolean,
+            /// What the page renders (JSON of up to 64 KB, opaque to the ranker).
+            creative "creative": opt ("Creative" => String),
+        }
+    }
+    ts_interface! {
+        /// How often an offer may be shown: whole numbers; per hour, day, week up to 20, total up to 10,000.
+        in OfferCaps for crate::catalog::RawCaps {
+            /// Per rolling hour.
+            per_hour "perHour": opt number,
+            /// Per rolling day.
+            per_day "perDay": opt number,
+            /// Per rolling week.
+            per_week "perWeek": opt number,
+            /// Ever.
+            total "total": opt number,
+        }
+    }
+
+    #[wasm_bindgen(typescript_custom_section)]
+    const TS_TYPES: &'static str = cat!(
+        EventKind::TS,
+        DecisionReason::TS,
+        StorageMode::TS,
+        Mechanism::TS,
+        ContributionKind::TS,
+        "\n/** The kinds `feedback()` takes. */\nexport type FeedbackKind = Extract<EventKind, \"click\" | \"dismiss\">;\n",
+        "\n/** The codes of `status().guard`: why a decision was not personal. */\nexport type PrivacyGuard = Extract<ErrorCode, `privacy.${string}`>;\n",
+        r#"
+    /**
+     * What an offer's `creative` holds. pocketrank never reads it: the catalog carries whatever JSON
+     * and pages render it as text. The fields below are what the embed renders; a site declares
+     * its own by merging into this interface:
+     *
+     *     declare module "pocketrank" { interface Creative { badge?: string } }
+     */
+    export interface Creative {
+      /** The headline. */
+      title?: string;
+      /** A line of text under it. */
+      text?: string;
+      /** An image URL (`data:` or `https:`). */
+      image?: string;
+      [field: string]: unknown;
+    }
+    "#,
+        EngineOptions,
+        PrivacyOptions,
+        ShoppingEvent,
+        ChooseRequest,
+        InterestView,
+        ItemView,
+        OfferView,
+        ProfileView,
+        EngineStatus,
+        LedgerView,
+        PrivacyView,
+        Contribution,
+        CatalogJson,
+        OfferJson,
+        OfferCaps,
+    );
 }
-
-/** The privacy options. `epsilon` alone turns on noised reports; `privateChoice` draws the shown offer privately. */
-export interface PrivacyOptions {
-  /** ε per noised report (or per privately chosen slot), in (0, 20] (default 1 with privateChoice). */
-  epsilon?: number;
-  /** ε the device may spend per 7 days; beyond it no report is sent (default 8). */
-  budgetPerWeek?: number;
-  /** Draw the shown offer with the exponential mechanism (ε per slot, from the same budget); the report is that offer. */
-  privateChoice?: boolean;
-  /** Catalogs with fewer offers are never personalized (default 5). */
-  minOffers?: number;
-  /** At most this many distinct catalogs (by content) are personalized per 7 days (default 8). */
-  catalogsPerWeek?: number;
-  /** Exact reports: the most bits the answers of 7 days may say about the profile, from 0 to 1000 (default 24; see PRIVACY.md). */
-  bitsPerWeek?: number;
-}
-
-/** What the shopper did. */
-export interface ShoppingEvent {
-  kind: "view" | "cart" | "purchase" | "search" | "click" | "dismiss";
-  /** What it is about, for example `category:running`, `brand:acme`. */
-  tags?: string[];
-  /** The item (SKU), for view, cart and purchase. */
-  item?: string;
-  /** The offer, for click and dismiss. */
-  offer?: string;
-  /** The search text, for search: each word becomes a `search:<word>` tag. */
-  terms?: string;
-}
-
-/** What a decision is for. */
-export interface ChooseRequest {
-  /** The placement, for example "home"; offers may target it with the tag `slot:<name>`. */
-  slot?: string;
-  /** Tags of the page, for example the category being browsed. */
-  context?: string[];
-  /** How many distinct offers (`chooseMany` only; default 1). */
-  count?: number;
-  /** Do not count the chosen offers as shown (for previews). */
-  preview?: boolean;
-  /** Offer IDs not to choose, for example offers already on the page. */
-  exclude?: string[];
-}
-
-/** One of the shopper's interests. */
-export interface InterestView { tag: string; label: string; weight: number; events: Partial<Record<ShoppingEvent["kind"], number>>; firstSeen: number; lastSeen: number; }
-/** The shopper's history with one item. */
-export interface ItemView { item: string; weight: number; views: number; carts: number; purchases: number; lastSeen: number; lastPurchase: number | null; }
-/** An offer as the shopper met it. */
-export interface OfferView { offer: string; shown: number; lastShown: number | null; clicks: number; dismissed: number | null; }
-/** Everything the profile holds, heaviest first. */
-export interface ProfileView { paused: boolean; interests: InterestView[]; items: ItemView[]; offers: OfferView[]; }
-
-/** Where the profile lives, and why. */
-export interface EngineStatus {
-  storage: "local" | "memory";
-  /** Stable code of what happened to storage, or null. */
-  code: string | null;
-  reason: string | null;
-  /** Keys under which unreadable stored values were set aside. */
-  quarantined: string[];
-  newerVersionStored: boolean;
-  storedBytes: number;
-  paused: boolean;
-  /** Why the latest decision was not personal although it could have been: `privacy.catalog_too_small`, `privacy.too_many_catalogs`, `privacy.budget_spent`, `privacy.bits_spent`, or null. */
-  guard: string | null;
-  /** The catalog guards: catalogs with fewer offers are never personalized... */
-  minOffers: number;
-  /** ...and at most this many distinct catalogs are per 7 days... */
-  catalogsPerWeek: number;
-  /** ...of which this many so far. */
-  catalogsThisWeek: number;
-}
-
-/** One report that left the device. */
-export interface LedgerEntry { time: number; endpoint: string; body: string; mechanism: "exact" | "noised" | "private-choice"; epsilon: number | null; }
-
-/** The privacy safeguards, for the shopper's "your data" page. */
-export interface PrivacyView {
-  /** What the site receives: the exact offer, a noised one, or a privately chosen one. */
-  mode: "exact" | "noised" | "private-choice";
-  epsilon: number | null;
-  budgetPerWeek: number | null;
-  windowDays: number;
-  spent: number | null;
-  remaining: number | null;
-  /** When the oldest spend leaves the window (ms since the epoch). */
-  freesAt: number | null;
-  minOffers: number;
-  catalogsPerWeek: number;
-  catalogsThisWeek: number;
-  /** Exact reports: the weekly bound in bits, what is spent, what is left, when the oldest spend frees (null in the other modes). */
-  bitsPerWeek: number | null;
-  bitsSpent: number | null;
-  bitsRemaining: number | null;
-  bitsFreeAt: number | null;
-  guard: string | null;
-  sensitiveDefaults: string[];
-  sensitiveSite: string[];
-  sensitiveShopper: string[];
-  /** Every report sent (the latest 200), latest first. */
-  ledger: LedgerEntry[];
-}
-
-/** One term of a decision's score. */
-export interface Contribution { kind: "interest" | "item" | "context" | "popularity" | "boost"; label: string; amount: number; }
-
-/** A version-1 catalog as a plain object (see the README for every rule). */
-export interface CatalogJson {
-  version: 1;
-  id?: string;
-  offers: OfferJson[];
-  fallback?: string;
-}
-/** One offer of a catalog. */
-export interface OfferJson {
-  id: string;
-  tags?: Record<string, number>;
-  items?: string[];
-  boost?: number;
-  popularity?: number;
-  caps?: { perHour?: number; perDay?: number; perWeek?: number; total?: number };
-  start?: string;
-  end?: string;
-  requires?: string[];
-  excludes?: string[];
-  buyAgain?: boolean;
-  creative?: unknown;
-}
-
-/** Every error pocketrank throws. */
-export interface PocketrankError extends Error { name: "PocketrankError"; code: string; offer?: number; field?: string; }
-"#;
 
 #[wasm_bindgen]
 extern "C" {
@@ -220,9 +443,9 @@ extern "C" {
     /// `CatalogJson` in TypeScript.
     #[wasm_bindgen(typescript_type = "CatalogJson")]
     pub type CatalogJsonJs;
-    /// `unknown` in TypeScript: an opaque creative object.
-    #[wasm_bindgen(typescript_type = "unknown")]
-    pub type Unknown;
+    /// `Creative | undefined` in TypeScript: the offer's creative, as published.
+    #[wasm_bindgen(typescript_type = "Creative | undefined")]
+    pub type CreativeJs;
     /// `string[]` in TypeScript.
     #[wasm_bindgen(typescript_type = "string[]")]
     pub type StringsJs;
@@ -308,7 +531,7 @@ impl Catalog {
     }
 
     /// The creative of an offer (as published), or `undefined`. Render it as text.
-    pub fn creative(&self, offer_id: &str) -> Unknown {
+    pub fn creative(&self, offer_id: &str) -> CreativeJs {
         let text = self
             .inner
             .find(offer_id)
@@ -371,8 +594,8 @@ impl Decision {
         self.offer_id.clone()
     }
 
-    /// `personal`, `explore`, `fallback` or `popular`.
-    #[wasm_bindgen(getter)]
+    /// Why this offer: `personal`, `explore`, `fallback`, `popular` or `private`.
+    #[wasm_bindgen(getter, unchecked_return_type = "DecisionReason")]
     pub fn reason(&self) -> String {
         self.reason.to_string()
     }
@@ -385,7 +608,7 @@ impl Decision {
 
     /// The offer's creative from the catalog (render it as text), or `undefined`.
     #[wasm_bindgen(getter)]
-    pub fn creative(&self) -> Unknown {
+    pub fn creative(&self) -> CreativeJs {
         parse_creative(self.creative.as_deref()).unchecked_into()
     }
 
@@ -418,12 +641,10 @@ impl Decision {
             .contributions
             .iter()
             .map(|c| {
-                let (kind, label) = match &c.factor {
-                    Factor::Interest(t) => ("interest", t.clone()),
-                    Factor::Item(i) => ("item", i.clone()),
-                    Factor::Context(t) => ("context", t.clone()),
-                    Factor::Popularity => ("popularity", String::new()),
-                    Factor::Boost => ("boost", String::new()),
+                let kind = ts::ContributionKind::of(&c.factor);
+                let label = match &c.factor {
+                    Factor::Interest(t) | Factor::Item(t) | Factor::Context(t) => t.clone(),
+                    Factor::Popularity | Factor::Boost => String::new(),
                 };
                 ContributionOut {
                     kind,
@@ -449,7 +670,7 @@ impl Decision {
         Decision {
             offer_id: d.offer_id.clone(),
             report_body: engine.report_body(catalog, d, rng),
-            reason: d.reason.as_str(),
+            reason: ts::DecisionReason::of(&d.reason),
             score: d.score,
             explanation,
             labels,
@@ -519,7 +740,7 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
             "bitsPerWeek",
         ],
     )?;
-    let p: PrivacyIn = serde_wasm_bindgen::from_value(v).map_err(options_error)?;
+    let p: PrivacyIn = read_options(&v, "privacy.")?;
     let d = PrivacySettings::default();
     let mode = match (p.private_choice, p.epsilon) {
         (Some(true), _) => ReportMode::PrivateChoice,
@@ -546,6 +767,23 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
         bits_per_window: p.bits_per_week.unwrap_or(d.bits_per_window),
         ..d
     })
+}
+
+/// What `status()` returns.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusOut<'a> {
+    storage: &'static str,
+    code: Option<&'static str>,
+    reason: Option<&'a str>,
+    quarantined: &'a [String],
+    newer_version_stored: bool,
+    stored_bytes: usize,
+    paused: bool,
+    guard: Option<&'static str>,
+    min_offers: usize,
+    catalogs_per_week: usize,
+    catalogs_this_week: usize,
 }
 
 #[derive(Deserialize, Default)]
@@ -581,6 +819,97 @@ impl Clock {
             js_sys::Date::now() as Millis
         }
     }
+}
+
+/// Reads an event, saying in the API's words what is wrong (not serde's "expected struct").
+fn read_event(v: JsValue) -> Result<Event, JsValue> {
+    let shape = "an event is an object { kind, tags?, item?, offer?, terms? }";
+    if !v.is_object() || js_sys::Array::is_array(&v) {
+        return Err(to_js(Error::new(Code::EventInvalid, shape)));
+    }
+    let field = |key: &str| Reflect::get(&v, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    let kind = field("kind");
+    if kind.is_undefined() || kind.is_null() {
+        return Err(to_js(Error::at_field(
+            Code::EventInvalid,
+            "kind",
+            format!("missing: one of {}", ts::EventKind::ALL.join(", ")),
+        )));
+    }
+    for (key, what) in [
+        ("kind", "a string"),
+        ("item", "a string"),
+        ("offer", "a string"),
+        ("terms", "a string"),
+    ] {
+        let f = field(key);
+        if !(f.is_undefined() || f.is_null() || f.is_string()) {
+            return Err(to_js(Error::at_field(
+                Code::EventInvalid,
+                key,
+                format!("must be {what}"),
+            )));
+        }
+    }
+    let tags = field("tags");
+    let tags_ok = tags.is_undefined()
+        || (js_sys::Array::is_array(&tags)
+            && js_sys::Array::from(&tags).every(&mut |t, _, _| t.is_string()));
+    if !tags_ok {
+        return Err(to_js(Error::at_field(
+            Code::EventInvalid,
+            "tags",
+            "must be an array of strings",
+        )));
+    }
+    serde_wasm_bindgen::from_value(v).map_err(|_| to_js(Error::new(Code::EventInvalid, shape)))
+}
+
+/// Reads an options object (its keys already checked), and when a value has the wrong type
+/// says which option and what it must be, in the API's words rather than serde's
+/// ("invalid type: string, expected f64" names no option).
+fn read_options<T: serde::de::DeserializeOwned>(v: &JsValue, prefix: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v.clone()).map_err(|e| {
+        let check = |alone: JsValue| {
+            serde_wasm_bindgen::from_value::<T>(alone)
+                .err()
+                .map(|e| e.to_string())
+        };
+        wrong_option(v, prefix, &e.to_string(), &check)
+    })
+}
+
+/// Finds the option whose value has the wrong type (`check` reads an object holding one
+/// option), and says what it must be. Not generic, so that it is in the module once.
+fn wrong_option(
+    v: &JsValue,
+    prefix: &str,
+    error: &str,
+    check: &dyn Fn(JsValue) -> Option<String>,
+) -> JsValue {
+    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+        let alone = js_sys::Object::new();
+        let _ = Reflect::set(&alone, &key, &Reflect::get(v, &key).unwrap_or_default());
+        if let Some(e) = check(alone.into()) {
+            let what = if e.contains("expected a string") {
+                "must be a string"
+            } else if e.contains("expected a boolean") {
+                "must be true or false"
+            } else if e.contains("expected a sequence") {
+                "must be an array of strings"
+            } else if ["f64", "f32", "u64", "i64", "u32", "usize"]
+                .iter()
+                .any(|t| e.contains(&format!("expected {t}")))
+            {
+                "must be a number"
+            } else {
+                "has the wrong type"
+            };
+            let field = format!("{prefix}{}", key.as_string().unwrap_or_default());
+            return to_js(Error::at_field(Code::OptionsInvalid, &field, what));
+        }
+    }
+    options_error(error)
 }
 
 fn options_error(e: impl std::fmt::Display) -> JsValue {
@@ -687,7 +1016,7 @@ impl Engine {
                     "privacy",
                 ],
             )?;
-            serde_wasm_bindgen::from_value(options.clone()).map_err(options_error)?
+            read_options(&options, "")?
         };
         let clock = match Reflect::get(&options, &"now".into()).unwrap_or(JsValue::UNDEFINED) {
             v if v.is_undefined() || v.is_null() => Clock::System,
@@ -822,8 +1151,7 @@ impl Engine {
     /// Records what the shopper did. Throws `event.*` for a malformed event (which changes
     /// nothing); never throws because of storage. Returns false while paused.
     pub fn record(&mut self, event: ShoppingEvent) -> Result<bool, JsValue> {
-        let event: Event = serde_wasm_bindgen::from_value(event.into())
-            .map_err(|e| to_js(Error::new(Code::EventInvalid, format!("not an event: {e}"))))?;
+        let event = read_event(event.into())?;
         let now = self.clock.now();
         self.inner.borrow_mut().record(&event, now).map_err(to_js)
     }
@@ -865,7 +1193,7 @@ impl Engine {
         let req: ChooseIn = match request.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
                 check_keys(&v, &["slot", "context", "count", "preview", "exclude"])?;
-                serde_wasm_bindgen::from_value(v).map_err(options_error)?
+                read_options(&v, "")?
             }
             _ => ChooseIn::default(),
         };
@@ -905,7 +1233,11 @@ impl Engine {
     }
 
     /// The shopper clicked (`"click"`) or dismissed (`"dismiss"`) an offer.
-    pub fn feedback(&mut self, offer_id: &str, kind: &str) -> Result<bool, JsValue> {
+    pub fn feedback(
+        &mut self,
+        offer_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "FeedbackKind")] kind: &str,
+    ) -> Result<bool, JsValue> {
         let kind = EventKind::parse(kind).map_err(to_js)?;
         let now = self.clock.now();
         self.inner
@@ -1019,25 +1351,10 @@ impl Engine {
 
     /// Where the profile lives and why: `storage` is `"local"` or `"memory"`.
     pub fn status(&self) -> EngineStatusJs {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Out<'a> {
-            storage: StorageMode,
-            code: Option<&'static str>,
-            reason: Option<&'a str>,
-            quarantined: &'a [String],
-            newer_version_stored: bool,
-            stored_bytes: usize,
-            paused: bool,
-            guard: Option<&'static str>,
-            min_offers: usize,
-            catalogs_per_week: usize,
-            catalogs_this_week: usize,
-        }
         let engine = self.inner.borrow();
         let s = engine.status();
-        to_value(&Out {
-            storage: s.storage,
+        to_value(&StatusOut {
+            storage: ts::StorageMode::of(&s.storage),
             code: s.reason.as_ref().map(|r| r.code.as_str()),
             reason: s.reason.as_ref().map(|r| r.message.as_str()),
             quarantined: &s.quarantined,
