@@ -98,7 +98,16 @@ function renderPrivacy(privacy, onRemove) {
     mode.textContent = "When an offer is shown, the page sends the shop only the ID of that offer, exactly (for example WELCOME-5), so it can count how often each offer is shown.";
   }
   const left = $("budget");
-  if (privacy.remaining == null) {
+  if (privacy.remaining == null && privacy.bitsPerWeek != null) {
+    // Exact reports: the weekly bound, in bits, on what the offer IDs sent can say about you.
+    left.hidden = false;
+    left.dataset.bitsRemaining = String(privacy.bitsRemaining);
+    const bound = formatEpsilon(privacy.bitsPerWeek);
+    const frees = privacy.bitsRemaining < privacy.bitsPerWeek && privacy.bitsFreeAt != null ? ` Some of it comes back on ${formatDate(privacy.bitsFreeAt)}.` : "";
+    left.textContent = privacy.bitsRemaining > 0
+      ? `What the offer IDs sent this week can say about your interests is limited to ${bound} bits; ${formatEpsilon(privacy.bitsRemaining)} bits are left (about one yes-or-no question each). A page asked again gets the same answer, which says nothing new.${frees}`
+      : `This week's limit of ${bound} bits is reached: new offers are chosen without your profile until it comes back.${frees}`;
+  } else if (privacy.remaining == null) {
     left.hidden = true;
   } else {
     left.hidden = false;

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, browser, pocketrankKeys, screenshot, settle, visit } from "./harness.mjs";
+import { ROOT, browser, pocketrankKeys, screenshot, serve, settle, visit } from "./harness.mjs";
 import { startServer } from "../server.mjs";
 
 const DAY = 86_400_000;
@@ -121,5 +121,29 @@ test("a search for a sensitive phrase reaches no request, no header and no store
     assert.ok(!interests.some((t) => t.startsWith("search:")), interests.join(","));
   } finally {
     await b.close();
+  }
+});
+
+test("with exact reports Your data shows the weekly bound in bits and what the pages asked spent of it", async () => {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.context.newPage();
+    await visit(page, server.url, `product.html?id=${running[0].id}`);
+    await visit(page, server.url, "index.html");
+    await visit(page, server.url, "index.html"); // the same question: the same answer, free
+    await visit(page, server.url, "your-data.html");
+    const spent = await page.evaluate(async () => {
+      const { Engine } = await import("/pkg/pocketrank.js");
+      const p = Engine.open({ namespace: "shop" }).privacy();
+      return { bound: p.bitsPerWeek, spent: p.bitsSpent, remaining: p.bitsRemaining };
+    });
+    assert.equal(spent.bound, 24);
+    assert.ok(spent.spent > 0 && spent.spent <= 24, JSON.stringify(spent));
+    assert.equal(await page.getAttribute("#budget", "data-bits-remaining"), String(spent.remaining));
+    assert.match(await page.textContent("#budget"), /24 bits/);
+  } finally {
+    await b.close();
+    await server.close();
   }
 });
