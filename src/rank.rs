@@ -489,12 +489,22 @@ pub fn choose(
     // What the choice would be without the shopper: the same eligible offers scored by the
     // page context and the server's priors only. A pick is `personal` only when the profile
     // changed it.
+    // Like the personal picks, they come from a shortlist of the best blank scores.
+    let shortlist = (count * 8).max(16);
+    let fallback_eligible = catalog
+        .fallback()
+        .filter(|&f| eligible.iter().any(|&(_, j)| j == f));
     let blank: Vec<(f32, usize)> = if personal {
         let v = View::build(catalog, profile, settings, scoring, req, false);
-        eligible
+        let mut b: Vec<(f32, usize)> = eligible
             .iter()
             .map(|&(_, i)| (v.score(catalog, scoring, i), i))
-            .collect()
+            .collect();
+        if b.len() > shortlist {
+            b.select_nth_unstable_by(shortlist - 1, by_score);
+            b.truncate(shortlist);
+        }
+        b
     } else {
         Vec::new()
     };
@@ -505,7 +515,6 @@ pub fn choose(
         Vec::new()
     };
     // Only the best few can be chosen: keep a shortlist, then pick greedily for diversity.
-    let shortlist = (count * 8).max(16);
     if eligible.len() > shortlist {
         eligible.select_nth_unstable_by(shortlist - 1, by_score);
         eligible.truncate(shortlist);
@@ -558,8 +567,8 @@ pub fn choose(
         // What the same rule picks without the profile: the fallback first (as for an empty
         // profile), then the best blank score, diversity included.
         let unchanged = || {
-            if let Some(f) = catalog.fallback() {
-                if out.iter().all(|d| d.offer != f) && blank.iter().any(|&(_, j)| j == f) {
+            if let Some(f) = fallback_eligible {
+                if out.iter().all(|d| d.offer != f) {
                     return f == i;
                 }
             }
@@ -567,16 +576,14 @@ pub fn choose(
                 .iter()
                 .filter(|&&(_, j)| out.iter().all(|d| d.offer != j))
                 .map(|&(b, j)| {
+                    if out.is_empty() || scoring.diversity <= 0.0 {
+                        return (b, j);
+                    }
                     let sim = out
                         .iter()
                         .map(|d| similarity(catalog, j, d.offer))
                         .fold(0f32, f32::max);
-                    let penalty = if out.is_empty() {
-                        0.0
-                    } else {
-                        scoring.diversity.max(0.0) * sim
-                    };
-                    (b - penalty, j)
+                    (b - scoring.diversity * sim, j)
                 })
                 .min_by(|a, b| by_score(a, b))
                 .is_some_and(|(_, j)| j == i)
