@@ -8,12 +8,19 @@
 //!          + item     · max_i sat(history(i))             the shopper's history with its items
 //!          + popularity · popularity(o) + boost(o)        the server's priors
 //!          + repeat · popularity(o) · [o has an item with history]
+//!          + related · Σ_j similarity(o,j) · recency^rank(j)   what goes with the latest items
 //! sat(x)   = x / (x + saturation)
 //! ```
 //!
 //! where `interest(t)` and `history(i)` are decayed weights (see [`crate::profile`]).
 //! `sat` keeps one heavy interest from drowning every other signal, and is monotone, so
 //! raising an interest never lets an offer without it overtake one with it.
+//!
+//! The `related` term is "shoppers who had this also had that", on the device: the catalog
+//! carries, for each offer, the items most often found with it in other shoppers' histories
+//! (`related`, computed by the retailer from aggregate sales), and the score sums their
+//! similarities over the shopper's own recent items ([`Profile::recent`]), the newest
+//! counting most: `rank(j)` is 0 for the newest item, 1 for the one before, and so on.
 //!
 //! The `repeat` term is the catalog's prior on buying again: among the items a shopper
 //! already has, the ones most shoppers buy (staples) are bought again more often than
@@ -48,6 +55,10 @@ pub struct Scoring {
     /// Weight of the popularity prior for offers whose items the shopper has a history with
     /// (staples are bought again more than one-offs).
     pub repeat: f32,
+    /// Weight of the catalog's relations to the shopper's recent items.
+    pub related: f32,
+    /// How much each older recent item counts relative to the next newer one, in (0, 1].
+    pub recency: f32,
     /// Half-saturation point of `sat`: a decayed weight equal to this counts one half.
     pub saturation: f32,
     /// How much a chosen offer's tags penalize similar offers for the next slots.
@@ -71,6 +82,8 @@ impl Default for Scoring {
             item: 30.0,
             popularity: 0.1,
             repeat: 5.0,
+            related: 1.0,
+            recency: 0.8,
             saturation: 30.0,
             diversity: 0.5,
             exploration: 0.01,
@@ -170,6 +183,8 @@ pub enum Factor {
     Interest(String),
     /// The shopper's history with an item.
     Item(String),
+    /// A recent item of the shopper's that the catalog relates to the offer.
+    Related(String),
     /// A tag of the page context.
     Context(String),
     /// The offer's popularity.
@@ -210,6 +225,8 @@ struct View {
     tag_present: Vec<bool>,
     /// Per catalog item: sat(history).
     item_value: Vec<f32>,
+    /// Per catalog item: related · recency^rank among the recent items (0 if not recent).
+    recent_value: Vec<f32>,
     /// Per catalog item: bought within `just_bought_ms`.
     just_bought: Vec<bool>,
     /// Per offer: blocked by caps or a dismissal.
@@ -244,6 +261,7 @@ impl View {
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
         let mut item_value = vec![0f32; ni];
+        let mut recent_value = vec![0f32; ni];
         let mut just_bought = vec![false; ni];
         let mut blocked = vec![false; catalog.len()];
         if personal {
@@ -258,6 +276,15 @@ impl View {
                 if let Some(id) = catalog.item_id(item) {
                     let w = settings.decay(history.weight, history.updated, req.now);
                     item_value[id as usize] = sat(w, scoring.saturation);
+                }
+            }
+            if catalog.has_relations() {
+                let mut weight = scoring.related;
+                for item in profile.recent.iter().rev() {
+                    if let Some(id) = catalog.item_id(item) {
+                        recent_value[id as usize] = weight;
+                    }
+                    weight *= scoring.recency;
                 }
             }
         }
@@ -291,6 +318,7 @@ impl View {
             tag_value,
             tag_present,
             item_value,
+            recent_value,
             just_bought,
             blocked,
         }
@@ -322,6 +350,10 @@ impl View {
         let mut best_item = 0f32;
         for &it in catalog.offer_item_slice(i) {
             best_item = best_item.max(self.item_value[it as usize]);
+        }
+        let (rel, sims) = catalog.offer_related_slice(i);
+        for (&it, &w) in rel.iter().zip(sims) {
+            s += w * self.recent_value[it as usize];
         }
         let o = catalog.offer(i);
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
@@ -501,6 +533,16 @@ fn decision(
                 amount: scoring.item * v,
             });
         }
+        let (rel, sims) = catalog.offer_related_slice(i);
+        for (&it, &w) in rel.iter().zip(sims) {
+            let amount = w * view.recent_value[it as usize];
+            if amount > 0.0 {
+                contributions.push(Contribution {
+                    factor: Factor::Related(catalog.item_name(it).to_string()),
+                    amount,
+                });
+            }
+        }
     }
     let o = catalog.offer(i);
     let prior = scoring.popularity + if has_history { scoring.repeat } else { 0.0 };
@@ -562,6 +604,9 @@ pub fn explain(decision: &Decision, profile: &Profile) -> String {
                 }
             }
             Factor::Item(item) => because.push(format!("your history with {item}")),
+            Factor::Related(item) => because.push(format!(
+                "shoppers who had {item}, which you had recently, often had this too"
+            )),
             Factor::Context(tag) => because.push(format!("this page is about {}", plain_tag(tag))),
             Factor::Popularity | Factor::Boost => {}
         }

@@ -155,7 +155,7 @@ export interface PrivacyView {
 }
 
 /** One term of a decision's score. */
-export interface Contribution { kind: "interest" | "item" | "context" | "popularity" | "boost"; label: string; amount: number; }
+export interface Contribution { kind: "interest" | "item" | "related" | "context" | "popularity" | "boost"; label: string; amount: number; }
 
 /** A version-1 catalog as a plain object (see the README for every rule). */
 export interface CatalogJson {
@@ -169,6 +169,8 @@ export interface OfferJson {
   id: string;
   tags?: Record<string, number>;
   items?: string[];
+  /** Items most often had with this offer by other shoppers, with similarities in [0, 1] (at most 32). */
+  related?: Record<string, number>;
   boost?: number;
   popularity?: number;
   caps?: { perHour?: number; perDay?: number; perWeek?: number; total?: number };
@@ -398,6 +400,7 @@ impl Decision {
                 let (kind, label) = match &c.factor {
                     Factor::Interest(t) => ("interest", t.clone()),
                     Factor::Item(i) => ("item", i.clone()),
+                    Factor::Related(i) => ("related", i.clone()),
                     Factor::Context(t) => ("context", t.clone()),
                     Factor::Popularity => ("popularity", String::new()),
                     Factor::Boost => ("boost", String::new()),
