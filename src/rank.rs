@@ -82,7 +82,7 @@ impl Default for Scoring {
             item: 30.0,
             popularity: 0.1,
             repeat: 5.0,
-            related: 1.0,
+            related: 0.15,
             recency: 0.8,
             saturation: 30.0,
             diversity: 0.5,
@@ -227,6 +227,9 @@ struct View {
     item_value: Vec<f32>,
     /// Per catalog item: related · recency^rank among the recent items (0 if not recent).
     recent_value: Vec<f32>,
+    /// Per catalog item: Σ similarity · recent_value over the recent items whose offers list
+    /// it as related.
+    related_value: Vec<f32>,
     /// Per catalog item: bought within `just_bought_ms`.
     just_bought: Vec<bool>,
     /// Per offer: blocked by caps or a dismissal.
@@ -262,6 +265,7 @@ impl View {
         let mut tag_present = vec![false; nt];
         let mut item_value = vec![0f32; ni];
         let mut recent_value = vec![0f32; ni];
+        let mut related_value = vec![0f32; ni];
         let mut just_bought = vec![false; ni];
         let mut blocked = vec![false; catalog.len()];
         if personal {
@@ -283,6 +287,14 @@ impl View {
                 for item in profile.recent.iter().rev() {
                     if let Some(id) = catalog.item_id(item) {
                         recent_value[id as usize] = weight;
+                        // The relation read from the recent item's side: the offers for it
+                        // list the items that go with it.
+                        for &o in catalog.offers_with_item(id) {
+                            let (rel, sims) = catalog.offer_related_slice(o as usize);
+                            for (&r, &s) in rel.iter().zip(sims) {
+                                related_value[r as usize] += s * weight;
+                            }
+                        }
                     }
                     weight *= scoring.recency;
                 }
@@ -319,6 +331,7 @@ impl View {
             tag_present,
             item_value,
             recent_value,
+            related_value,
             just_bought,
             blocked,
         }
@@ -348,9 +361,12 @@ impl View {
             s += w * self.tag_value[t as usize];
         }
         let mut best_item = 0f32;
+        let mut best_related = 0f32;
         for &it in catalog.offer_item_slice(i) {
             best_item = best_item.max(self.item_value[it as usize]);
+            best_related = best_related.max(self.related_value[it as usize]);
         }
+        s += best_related;
         let (rel, sims) = catalog.offer_related_slice(i);
         for (&it, &w) in rel.iter().zip(sims) {
             s += w * self.recent_value[it as usize];

@@ -151,6 +151,10 @@ pub struct Catalog {
     item_ids: Vec<u32>,
     related_ids: Vec<u32>,
     related_weights: Vec<f32>,
+    /// Item → the offers that have it among their items: `offers_by_item[starts[i]..starts[i+1]]`
+    /// (derived at assembly, for reading relations from a recent item's side).
+    item_offer_starts: Vec<u32>,
+    item_offers: Vec<u32>,
     hash: u64,
 }
 
@@ -292,6 +296,13 @@ impl Catalog {
             &self.related_ids[a as usize..b as usize],
             &self.related_weights[a as usize..b as usize],
         )
+    }
+    /// The offers that have `item` among their items (empty unless the catalog has relations).
+    pub(crate) fn offers_with_item(&self, item: u32) -> &[u32] {
+        match self.item_offer_starts.get(item as usize..item as usize + 2) {
+            Some(&[a, b]) => &self.item_offers[a as usize..b as usize],
+            _ => &[],
+        }
     }
     pub(crate) fn item_name(&self, id: u32) -> &str {
         &self.item_names[id as usize]
@@ -1006,10 +1017,37 @@ impl Catalog {
             item_ids,
             related_ids,
             related_weights,
+            item_offer_starts: Vec::new(),
+            item_offers: Vec::new(),
             hash: 0,
         };
+        if c.has_relations() {
+            c.index_item_offers();
+        }
         c.hash = c.compute_hash();
         c
+    }
+
+    /// Builds the item → offers index (only catalogs with relations need it).
+    fn index_item_offers(&mut self) {
+        let ni = self.item_names.len();
+        let mut starts = vec![0u32; ni + 1];
+        for &it in &self.item_ids {
+            starts[it as usize + 1] += 1;
+        }
+        for k in 0..ni {
+            starts[k + 1] += starts[k];
+        }
+        let mut fill = starts.clone();
+        let mut offers = vec![0u32; self.item_ids.len()];
+        for (o, offer) in self.offers.iter().enumerate() {
+            for &it in &self.item_ids[offer.items.0 as usize..offer.items.1 as usize] {
+                offers[fill[it as usize] as usize] = o as u32;
+                fill[it as usize] += 1;
+            }
+        }
+        self.item_offer_starts = starts;
+        self.item_offers = offers;
     }
 
     /// A hash of everything that can change a decision or a creative: by content (tag and

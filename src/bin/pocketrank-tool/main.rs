@@ -13,6 +13,8 @@
 //! ```
 
 #[cfg(not(target_arch = "wasm32"))]
+mod relations;
+#[cfg(not(target_arch = "wasm32"))]
 mod replay;
 
 #[cfg(target_arch = "wasm32")]
@@ -234,6 +236,13 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         half,
         seed: num("seed")?.unwrap_or(1.0) as u64,
         related: num("related")?.unwrap_or(0.0) as usize,
+        knn_last: match flags.get("knn-last") {
+            None => vec![5],
+            Some(v) => v
+                .split(',')
+                .map(|n| n.parse().map_err(|_| format!("--knn-last {v:?}: numbers, comma-separated")))
+                .collect::<Result<_, _>>()?,
+        },
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
     };
     let mut t = Tuning::default();
@@ -248,6 +257,12 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     }
     if let Some(v) = num("repeat")? {
         t.scoring.repeat = v as f32;
+    }
+    if let Some(v) = num("related-weight")? {
+        t.scoring.related = v as f32;
+    }
+    if let Some(v) = num("recency")? {
+        t.scoring.recency = v as f32;
     }
     if let Some(v) = num("saturation")? {
         t.scoring.saturation = v as f32;
@@ -268,16 +283,7 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     let data = Data::load(&read(&need("interactions")?)?, &read(&need("tags")?)?)?;
     let report = replay::run(&data, &cfg, &t)?;
     if switches.contains("csv") {
-        for (name, s) in &report.methods {
-            println!(
-                "{name},{},{:.5},{:.5},{:.5},{}",
-                s.trials,
-                s.hr(0),
-                s.hr(1),
-                s.hr(2),
-                s.shown.len()
-            );
-        }
+        print!("{}", report.csv());
     } else {
         let title = format!(
             "{} — offers {:?}, {:?}, half {:?}; {} offers; {:.1}s",
