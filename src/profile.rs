@@ -502,7 +502,11 @@ impl Profile {
         self.recent.retain(|r| r != item);
         let seen = |r: &String| self.items.get(r).map_or(Millis::MIN, |h| h.last_seen);
         let t = self.items.get(item).map_or(Millis::MIN, |h| h.last_seen);
-        let at = self.recent.iter().rposition(|r| seen(r) <= t).map_or(0, |k| k + 1);
+        let at = self
+            .recent
+            .iter()
+            .rposition(|r| seen(r) <= t)
+            .map_or(0, |k| k + 1);
         self.recent.insert(at, item.to_string());
         let extra = self.recent.len().saturating_sub(MAX_RECENT);
         self.recent.drain(..extra);

@@ -549,9 +549,38 @@ fn decision(
                 amount: scoring.item * v,
             });
         }
+        // The relation terms of the score, each under the recent item behind it: the
+        // offer's own list, then the lists of the recent items' offers that name the item of
+        // this offer the score took (the best one).
+        let mut related: Vec<(u32, f32)> = Vec::new();
         let (rel, sims) = catalog.offer_related_slice(i);
         for (&it, &w) in rel.iter().zip(sims) {
-            let amount = w * view.recent_value[it as usize];
+            related.push((it, w * view.recent_value[it as usize]));
+        }
+        let best = catalog
+            .offer_item_slice(i)
+            .iter()
+            .copied()
+            .max_by(|a, b| {
+                view.related_value[*a as usize].total_cmp(&view.related_value[*b as usize])
+            })
+            .filter(|&b| view.related_value[b as usize] > 0.0);
+        if let Some(best) = best {
+            for item in &profile.recent {
+                let Some(j) = catalog.item_id(item) else {
+                    continue;
+                };
+                for &o in catalog.offers_with_item(j) {
+                    let (rel, sims) = catalog.offer_related_slice(o as usize);
+                    for (&r, &w) in rel.iter().zip(sims) {
+                        if r == best {
+                            related.push((j, w * view.recent_value[j as usize]));
+                        }
+                    }
+                }
+            }
+        }
+        for (it, amount) in related {
             if amount > 0.0 {
                 contributions.push(Contribution {
                     factor: Factor::Related(catalog.item_name(it).to_string()),

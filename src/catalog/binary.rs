@@ -25,9 +25,9 @@
 //! (plus `catalog.invalid_binary` for a truncated, corrupt or unknown-version file).
 
 use super::{
-    check_id, check_label, Caps, Catalog, HashMap, Offer, MAX_CATALOG_BYTES, MAX_CREATIVE_BYTES,
-    check_related, MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER, MAX_TAGS_PER_OFFER,
-    MAX_TOTAL_CAP, MAX_WINDOW_CAP,
+    check_id, check_label, check_related, Caps, Catalog, HashMap, Offer, MAX_CATALOG_BYTES,
+    MAX_CREATIVE_BYTES, MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER,
+    MAX_TAGS_PER_OFFER, MAX_TOTAL_CAP, MAX_WINDOW_CAP,
 };
 use crate::error::{Code, Error, Result};
 

@@ -239,7 +239,7 @@ impl Catalog {
             .map(move |&i| self.item_names[i as usize].as_str())
     }
 
-    /// An offer's related items with their similarities, most similar first as published.
+    /// An offer's related items with their similarities, in the order published.
     pub fn related_of(&self, offer: usize) -> impl Iterator<Item = (&str, f32)> + '_ {
         let (ids, ws) = self.offer_related_slice(offer);
         ids.iter()
@@ -891,12 +891,7 @@ impl RawCatalog {
                 related_ids.push(items.intern(item));
                 related_weights.push(w as f32);
             }
-            check_related(
-                i,
-                &related_ids[r0..],
-                &related_weights[r0..],
-                &items.names,
-            )?;
+            check_related(i, &related_ids[r0..], &related_weights[r0..], &items.names)?;
             let r1 = related_ids.len() as u32;
             let requires = o.requires.into_iter().map(|t| tags.intern(t)).collect();
             let excludes = o.excludes.into_iter().map(|t| tags.intern(t)).collect();

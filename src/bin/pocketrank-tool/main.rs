@@ -3,11 +3,14 @@
 //! ```text
 //! pocketrank-tool validate CATALOG.json|CATALOG.bin
 //! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
+//! pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]   (related items per offer,
+//!                   from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32)
 //! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
 //! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget)
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
+//!                   [--knn-last N,N,…] [--related-weight X] [--recency X]
 //!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
 //! ```
@@ -27,6 +30,7 @@ fn main() {
         Some("validate") => validate(&args[1..]),
         Some("replay") => replay_command(&args[1..]),
         Some("pack") => pack(&args[1..]),
+        Some("relate") => relations::relate(&args[1..]).map(|s| println!("{s}")),
         Some("count") => count(&args[1..]),
         Some("audit") => audit(&args[1..]),
         _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
@@ -240,7 +244,10 @@ fn replay_command(args: &[String]) -> Result<(), String> {
             None => vec![5],
             Some(v) => v
                 .split(',')
-                .map(|n| n.parse().map_err(|_| format!("--knn-last {v:?}: numbers, comma-separated")))
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| format!("--knn-last {v:?}: numbers, comma-separated"))
+                })
                 .collect::<Result<_, _>>()?,
         },
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),

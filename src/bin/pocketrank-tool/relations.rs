@@ -76,6 +76,91 @@ pub fn similarity(histories: &[Vec<u32>], covers: &[Vec<u32>], n_items: usize) -
     Similarity { by_item, by_offer }
 }
 
+/// `pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]`: writes the catalog
+/// again with, for each offer that has items, its `TOP` (default and at most 32) most
+/// similar items from the interactions file (`user,item,timestamp[,kind]`: the retailer's own
+/// sales or views, every shopper's). Offers without items get no relations; relations the
+/// catalog already had are replaced. The result is checked as any catalog is.
+pub fn relate(args: &[String]) -> Result<String, String> {
+    use pocketrank::catalog::MAX_RELATED_PER_OFFER;
+    let (input, interactions, output, top) = match args {
+        [i, t, o] => (i, t, o, MAX_RELATED_PER_OFFER),
+        [i, t, o, n] => (
+            i,
+            t,
+            o,
+            n.parse::<usize>()
+                .ok()
+                .filter(|&n| (1..=MAX_RELATED_PER_OFFER).contains(&n))
+                .ok_or_else(|| {
+                    format!("TOP is a number from 1 to {MAX_RELATED_PER_OFFER}, not {n:?}")
+                })?,
+        ),
+        _ => return Err("relate needs CATALOG.json INTERACTIONS.csv OUT.json [TOP]".into()),
+    };
+    let text = std::fs::read_to_string(input).map_err(|e| format!("{input}: {e}"))?;
+    pocketrank::Catalog::from_json(&text).map_err(|e| format!("{input}: {e} [{}]", e.code))?;
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{input}: {e}"))?;
+    let sales =
+        std::fs::read_to_string(interactions).map_err(|e| format!("{interactions}: {e}"))?;
+    let data = crate::replay::Data::load(&sales, "item,tags\n")
+        .map_err(|e| format!("{interactions}: {e}"))?;
+    let (histories, index) = data.histories();
+    let offers = catalog["offers"]
+        .as_array_mut()
+        .ok_or_else(|| format!("{input}: no offers"))?;
+    let covers: Vec<Vec<u32>> = offers
+        .iter()
+        .map(|o| {
+            o["items"]
+                .as_array()
+                .map(|its| {
+                    its.iter()
+                        .filter_map(|i| index.get(i.as_str()?).copied())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    let sim = similarity(&histories, &covers, index.len());
+    let mut related_offers = 0;
+    for (o, offer) in offers.iter_mut().enumerate() {
+        let obj = offer
+            .as_object_mut()
+            .ok_or_else(|| format!("{input}: offer {o} is not an object"))?;
+        obj.remove("related");
+        let has_items = obj
+            .get("items")
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty());
+        let rel: serde_json::Map<String, serde_json::Value> = sim.by_offer[o]
+            .iter()
+            .filter(|_| has_items)
+            .map(|&(j, s)| (data.item(j).to_string(), round(s)))
+            .filter(|(_, s)| *s > 0.0)
+            .take(top)
+            .map(|(j, s)| (j, serde_json::json!(s)))
+            .collect();
+        if !rel.is_empty() {
+            related_offers += 1;
+            obj.insert("related".into(), serde_json::Value::Object(rel));
+        }
+    }
+    let out = serde_json::to_string(&catalog).map_err(|e| e.to_string())?;
+    let checked =
+        pocketrank::Catalog::from_json(&out).map_err(|e| format!("the related catalog: {e}"))?;
+    std::fs::write(output, &out).map_err(|e| format!("{output}: {e}"))?;
+    Ok(format!(
+        "{output}: {} offers, {related_offers} with related items (at most {top}), from {} shoppers; {} bytes of JSON ({} before), {} bytes packed",
+        checked.len(),
+        histories.len(),
+        out.len(),
+        text.len(),
+        checked.to_bytes().len()
+    ))
+}
+
 /// A similarity as published in a catalog: four decimals, as the profile keeps its weights.
 pub fn round(sim: f32) -> f64 {
     (sim as f64 * 1e4).round() / 1e4
@@ -96,7 +181,10 @@ mod tests {
         assert!((s.by_offer[0][0].1 - want).abs() < 1e-6);
         assert_eq!(s.by_offer[0][0].0, 1);
         assert!(s.by_offer[0].iter().all(|&(j, _)| j != 0));
-        assert!(s.by_offer[1].iter().all(|&(j, _)| j != 2), "1 and 2 never met");
+        assert!(
+            s.by_offer[1].iter().all(|&(j, _)| j != 2),
+            "1 and 2 never met"
+        );
         assert_eq!(s.by_item[1], vec![(0, want)]);
     }
 }

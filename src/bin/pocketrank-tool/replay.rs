@@ -96,6 +96,32 @@ fn split_line(line: &str) -> Vec<&str> {
 }
 
 impl Data {
+    /// Each shopper's distinct items (all of their history), and the item index by ID.
+    pub fn histories(&self) -> (Vec<Vec<u32>>, HashMap<&str, u32>) {
+        let histories = self
+            .users
+            .iter()
+            .map(|(_, h)| {
+                let mut set: Vec<u32> = h.iter().flat_map(|b| b.2.iter().copied()).collect();
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        let index = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i as u32))
+            .collect();
+        (histories, index)
+    }
+
+    /// The item's ID.
+    pub fn item(&self, i: u32) -> &str {
+        &self.items[i as usize]
+    }
+
     pub fn load(interactions: &str, tags: &str) -> Result<Data, String> {
         let mut items: Vec<String> = Vec::new();
         let mut index: HashMap<String, u32> = HashMap::new();
@@ -436,7 +462,10 @@ impl Score {
         self.outcomes.len()
     }
     pub fn hits(&self, slot: usize) -> usize {
-        self.outcomes.iter().filter(|&&b| b & (1 << slot) != 0).count()
+        self.outcomes
+            .iter()
+            .filter(|&&b| b & (1 << slot) != 0)
+            .count()
     }
     pub fn hr(&self, slot: usize) -> f64 {
         self.hits(slot) as f64 / self.trials().max(1) as f64
@@ -488,7 +517,12 @@ impl Report {
     /// Paired bootstrap over shoppers: a shopper's trials (next-basket: several) go together,
     /// since they are not independent. Every method sees the same resamples.
     fn bootstrap(&mut self, seed: u64) {
-        let n_shoppers = self.shopper.iter().map(|&s| s as usize + 1).max().unwrap_or(0);
+        let n_shoppers = self
+            .shopper
+            .iter()
+            .map(|&s| s as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut trials_of: Vec<Vec<usize>> = vec![Vec::new(); n_shoppers];
         for (t, &s) in self.shopper.iter().enumerate() {
             trials_of[s as usize].push(t);
