@@ -622,14 +622,27 @@ impl Report {
             "| engine ÷ method | HR@1 [95% interval] | HR@10 [95% interval] | engine − method, HR@1 | HR@10 |"
         );
         let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: |");
+        let ratio = |r: Interval| {
+            if r.value.is_finite() {
+                format!("{:.3} [{:.3}, {:.3}]", r.value, r.low, r.high)
+            } else {
+                "— (no hit)".to_string()
+            }
+        };
         for (k, (name, _)) in self.methods.iter().enumerate().skip(1) {
             let [r1, r10] = self.ratio[k];
             let [d1, d10] = self.difference[k];
             let _ = writeln!(
                 s,
-                "| {name} | {:.3} [{:.3}, {:.3}] | {:.3} [{:.3}, {:.3}] | {:+.4} [{:+.4}, {:+.4}] | {:+.4} [{:+.4}, {:+.4}] |",
-                r1.value, r1.low, r1.high, r10.value, r10.low, r10.high,
-                d1.value, d1.low, d1.high, d10.value, d10.low, d10.high
+                "| {name} | {} | {} | {:+.4} [{:+.4}, {:+.4}] | {:+.4} [{:+.4}, {:+.4}] |",
+                ratio(r1),
+                ratio(r10),
+                d1.value,
+                d1.low,
+                d1.high,
+                d10.value,
+                d10.low,
+                d10.high
             );
         }
         s
@@ -716,7 +729,11 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         names.push(format!("item-kNN (last {last})"));
     }
     names.push("item-kNN (whole history)".into());
-    let published_last = cfg.knn_last.first().copied().filter(|_| cfg.related > 0);
+    let published_last = cfg
+        .knn_last
+        .first()
+        .copied()
+        .filter(|_| formed.catalog.has_relations());
     if let Some(last) = published_last {
         names.push(format!("item-kNN (last {last}; the catalog's relations)"));
     }
