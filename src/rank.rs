@@ -264,8 +264,10 @@ impl View {
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
         let mut item_value = vec![0f32; ni];
-        let mut recent_value = vec![0f32; ni];
-        let mut related_value = vec![0f32; ni];
+        // Only a catalog with relations needs these (the loop skips them otherwise).
+        let with_relations = personal && catalog.has_relations();
+        let mut recent_value = vec![0f32; if with_relations { ni } else { 0 }];
+        let mut related_value = vec![0f32; if with_relations { ni } else { 0 }];
         let mut just_bought = vec![false; ni];
         let mut blocked = vec![false; catalog.len()];
         if personal {
@@ -282,7 +284,7 @@ impl View {
                     item_value[id as usize] = sat(w, scoring.saturation);
                 }
             }
-            if catalog.has_relations() {
+            if with_relations {
                 let mut weight = scoring.related;
                 for item in profile.recent.iter().rev() {
                     if let Some(id) = catalog.item_id(item) {
@@ -361,19 +363,32 @@ impl View {
             s += w * self.tag_value[t as usize];
         }
         let mut best_item = 0f32;
-        let mut best_related = 0f32;
         for &it in catalog.offer_item_slice(i) {
             best_item = best_item.max(self.item_value[it as usize]);
-            best_related = best_related.max(self.related_value[it as usize]);
         }
-        s += best_related;
-        let (rel, sims) = catalog.offer_related_slice(i);
-        for (&it, &w) in rel.iter().zip(sims) {
-            s += w * self.recent_value[it as usize];
+        if !self.related_value.is_empty() {
+            s += self.relation(catalog, i);
         }
         let o = catalog.offer(i);
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
         s + scoring.item * best_item + prior * o.popularity + o.boost
+    }
+}
+
+impl View {
+    /// The relation term of offer `i`: its own related items against the recent items, and
+    /// the best of its items in the related lists of the recent items' offers.
+    fn relation(&self, catalog: &Catalog, i: usize) -> f32 {
+        let mut s = 0f32;
+        let (rel, sims) = catalog.offer_related_slice(i);
+        for (&it, &w) in rel.iter().zip(sims) {
+            s += w * self.recent_value[it as usize];
+        }
+        let mut best = 0f32;
+        for &it in catalog.offer_item_slice(i) {
+            best = best.max(self.related_value[it as usize]);
+        }
+        s + best
     }
 }
 
@@ -553,7 +568,11 @@ fn decision(
         // offer's own list, then the lists of the recent items' offers that name the item of
         // this offer the score took (the best one).
         let mut related: Vec<(u32, f32)> = Vec::new();
-        let (rel, sims) = catalog.offer_related_slice(i);
+        let (rel, sims) = if view.recent_value.is_empty() {
+            (&[][..], &[][..])
+        } else {
+            catalog.offer_related_slice(i)
+        };
         for (&it, &w) in rel.iter().zip(sims) {
             related.push((it, w * view.recent_value[it as usize]));
         }
@@ -561,6 +580,7 @@ fn decision(
             .offer_item_slice(i)
             .iter()
             .copied()
+            .filter(|_| !view.related_value.is_empty())
             .max_by(|a, b| {
                 view.related_value[*a as usize].total_cmp(&view.related_value[*b as usize])
             })
