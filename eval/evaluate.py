@@ -103,7 +103,7 @@ def report(task):
     shown = " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd)
     print(f"\n### {task}\n\n`{shown}`\n\n{out}")
     rows = replay(task, "report", {})
-    print(f"The bar (engine >= 95% of the best item-kNN, ahead of popularity and buy again; >= 1 when met): {margin(rows):.3f}")
+    print(f"The bar (engine ≥ 95% of the best item-kNN, ahead of popularity and buy again; ≥ 1 when met): {margin(rows):.3f}")
 
 
 def main():

@@ -230,6 +230,8 @@ struct View {
     /// Per catalog item: Σ similarity · recent_value over the recent items whose offers list
     /// it as related.
     related_value: Vec<f32>,
+    /// Per offer: Σ similarity · recent_value over the recent items it lists as related.
+    listed_value: Vec<f32>,
     /// Per catalog item: bought within `just_bought_ms`.
     just_bought: Vec<bool>,
     /// Per offer: blocked by caps or a dismissal.
@@ -268,6 +270,7 @@ impl View {
         let with_relations = personal && catalog.has_relations();
         let mut recent_value = vec![0f32; if with_relations { ni } else { 0 }];
         let mut related_value = vec![0f32; if with_relations { ni } else { 0 }];
+        let mut listed_value = vec![0f32; if with_relations { catalog.len() } else { 0 }];
         let mut just_bought = vec![false; ni];
         let mut blocked = vec![false; catalog.len()];
         if personal {
@@ -289,6 +292,9 @@ impl View {
                 for item in profile.recent.iter().rev() {
                     if let Some(id) = catalog.item_id(item) {
                         recent_value[id as usize] = weight;
+                        for &(o, s) in catalog.offers_listing(id) {
+                            listed_value[o as usize] += s * weight;
+                        }
                         // The relation read from the recent item's side: the offers for it
                         // list the items that go with it.
                         for &o in catalog.offers_with_item(id) {
@@ -334,6 +340,7 @@ impl View {
             item_value,
             recent_value,
             related_value,
+            listed_value,
             just_bought,
             blocked,
         }
@@ -378,17 +385,14 @@ impl View {
 impl View {
     /// The relation term of offer `i`: its own related items against the recent items, and
     /// the best of its items in the related lists of the recent items' offers.
+    /// (Both are gathered per item and per offer when the view is built, from the recent
+    /// items only: the loop over offers reads one number and the offer's items.)
     fn relation(&self, catalog: &Catalog, i: usize) -> f32 {
-        let mut s = 0f32;
-        let (rel, sims) = catalog.offer_related_slice(i);
-        for (&it, &w) in rel.iter().zip(sims) {
-            s += w * self.recent_value[it as usize];
-        }
         let mut best = 0f32;
         for &it in catalog.offer_item_slice(i) {
             best = best.max(self.related_value[it as usize]);
         }
-        s + best
+        self.listed_value[i] + best
     }
 }
 

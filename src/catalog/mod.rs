@@ -155,6 +155,11 @@ pub struct Catalog {
     /// (derived at assembly, for reading relations from a recent item's side).
     item_offer_starts: Vec<u32>,
     item_offers: Vec<u32>,
+    /// Item → the offers that list it as related, with the similarity:
+    /// `listing_offers[listing_starts[i]..listing_starts[i+1]]` (derived at assembly, so that
+    /// scoring visits only the offers related to the shopper's recent items).
+    listing_starts: Vec<u32>,
+    listing_offers: Vec<(u32, f32)>,
     hash: u64,
 }
 
@@ -301,6 +306,14 @@ impl Catalog {
     pub(crate) fn offers_with_item(&self, item: u32) -> &[u32] {
         match self.item_offer_starts.get(item as usize..item as usize + 2) {
             Some(&[a, b]) => &self.item_offers[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    /// The offers that list `item` as related, with the similarity (empty unless the catalog
+    /// has relations).
+    pub(crate) fn offers_listing(&self, item: u32) -> &[(u32, f32)] {
+        match self.listing_starts.get(item as usize..item as usize + 2) {
+            Some(&[a, b]) => &self.listing_offers[a as usize..b as usize],
             _ => &[],
         }
     }
@@ -1014,6 +1027,8 @@ impl Catalog {
             related_weights,
             item_offer_starts: Vec::new(),
             item_offers: Vec::new(),
+            listing_starts: Vec::new(),
+            listing_offers: Vec::new(),
             hash: 0,
         };
         if c.has_relations() {
@@ -1023,7 +1038,7 @@ impl Catalog {
         c
     }
 
-    /// Builds the item → offers index (only catalogs with relations need it).
+    /// Builds the item → offers indexes (only catalogs with relations need them).
     fn index_item_offers(&mut self) {
         let ni = self.item_names.len();
         let mut starts = vec![0u32; ni + 1];
@@ -1043,6 +1058,28 @@ impl Catalog {
         }
         self.item_offer_starts = starts;
         self.item_offers = offers;
+
+        let mut starts = vec![0u32; ni + 1];
+        for &it in &self.related_ids {
+            starts[it as usize + 1] += 1;
+        }
+        for k in 0..ni {
+            starts[k + 1] += starts[k];
+        }
+        let mut fill = starts.clone();
+        let mut listing = vec![(0u32, 0f32); self.related_ids.len()];
+        for (o, offer) in self.offers.iter().enumerate() {
+            let (a, b) = (offer.related.0 as usize, offer.related.1 as usize);
+            for (&it, &w) in self.related_ids[a..b]
+                .iter()
+                .zip(&self.related_weights[a..b])
+            {
+                listing[fill[it as usize] as usize] = (o as u32, w);
+                fill[it as usize] += 1;
+            }
+        }
+        self.listing_starts = starts;
+        self.listing_offers = listing;
     }
 
     /// A hash of everything that can change a decision or a creative: by content (tag and
