@@ -233,3 +233,51 @@ fn malformed_input_is_refused_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
 }
+
+/// `pocketrank-tool relate`: the retailer's relations from its own sales, written into the
+/// catalog, within the limit, checked as any catalog is, and about what sells together.
+#[test]
+fn relate_lists_what_sells_together_within_the_limit() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-relate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("offers.json");
+    std::fs::write(
+        &catalog,
+        r#"{ "version": 1, "offers": [
+            { "id": "G1", "tags": { "category:garden": 1 }, "items": ["garden-01"] },
+            { "id": "R2", "tags": { "category:running": 1 }, "items": ["running-02"] },
+            { "id": "ALL", "tags": { "all": 1 } } ] }"#,
+    )
+    .unwrap();
+    let out = dir.join("related.json");
+    let run = |top: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+            .args(["relate"])
+            .arg(&catalog)
+            .arg("tests/fixtures/replay-smoke.interactions.csv")
+            .arg(&out)
+            .arg(top)
+            .output()
+            .unwrap()
+    };
+    let done = run("5");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let related = pocketrank::Catalog::from_json(&text).unwrap();
+    for (offer, category) in [(0, "garden-"), (1, "running-")] {
+        let rel: Vec<(&str, f32)> = related.related_of(offer).collect();
+        assert_eq!(rel.len(), 5, "{rel:?}");
+        assert!(
+            rel.iter()
+                .all(|(item, s)| item.starts_with(category) && *s > 0.0),
+            "bought with {category}: {rel:?}"
+        );
+    }
+    assert_eq!(related.related_of(2).count(), 0, "an offer without items");
+    assert!(!run("33").status.success(), "over the limit of 32");
+    std::fs::remove_dir_all(&dir).ok();
+}
