@@ -203,7 +203,7 @@ impl Catalog {
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         if !(1..=BINARY_VERSION).contains(&version) {
-            return Err(bad(format!("binary format version {version} is not supported; this library reads {BINARY_VERSION}")));
+            return Err(bad(format!("binary format version {version} is not supported; this library reads versions 1 to {BINARY_VERSION}")));
         }
         if bytes.len() < 20 || bytes.len() % 4 != 0 {
             return Err(bad("the file is truncated"));
