@@ -19,6 +19,8 @@
 mod relations;
 #[cfg(not(target_arch = "wasm32"))]
 mod replay;
+#[cfg(not(target_arch = "wasm32"))]
+mod report;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
