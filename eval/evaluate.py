@@ -18,17 +18,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, ".cache", "eval")
 TOOL = os.path.join(ROOT, "target", "release", "pocketrank-tool")
 
+# Every task's catalog carries relations (`related`: each offer with items lists its 32 nearest
+# items, from the other half's shoppers); the item-kNN baselines use the whole similarity matrix.
+COMMON = ["--related", "32", "--knn-last", "1,3,5,10,20"]
 TASKS = {
     "movielens": ["--interactions", "movielens.interactions.csv", "--tags", "movielens.tags.csv",
-                  "--offers", "items", "--protocol", "leave-last-out", "--related", "20", "--tag-weight", "0.1"],
+                  "--offers", "items", "--protocol", "leave-last-out", "--tag-weight", "0.1", *COMMON],
     "instacart-aisles": ["--interactions", "instacart.interactions.csv", "--tags", "instacart.tags.csv",
-                         "--offers", "tag:aisle:", "--protocol", "next-basket:3", "--buy-again"],
+                         "--offers", "tag:aisle:", "--protocol", "next-basket:3", "--buy-again", *COMMON],
     "instacart-products": ["--interactions", "instacart.interactions.csv", "--tags", "instacart.tags.csv",
-                           "--offers", "top-items:500", "--protocol", "next-basket:3", "--buy-again"],
+                           "--offers", "top-items:500", "--protocol", "next-basket:3", "--buy-again", *COMMON],
 }
 
 # The grid searched one parameter at a time (two passes), starting from the current defaults.
 GRID = {
+    "related-weight": [0.1, 0.15, 0.2, 0.3],
+    "recency": [0.7, 0.75, 0.8, 0.85, 0.9],
     "popularity": [0.1, 0.3, 1, 3],
     "repeat": [0, 1, 2, 3, 5],
     "item": [1, 3, 10, 20, 30],
@@ -41,27 +46,42 @@ GRID = {
 }
 
 
-def replay(task, half, params, extra=()):
+def command(task, half, params, extra=()):
     args = list(TASKS[task])
     for i in (1, 3):
         args[i] = os.path.join(DATA, args[i])
-    cmd = [TOOL, "replay", *args, "--half", half, "--csv", *extra]
+    cmd = [TOOL, "replay", *args, "--half", half, *extra]
     for k, v in params.items():
         cmd += [f"--{k}", str(v)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return cmd
+
+
+def replay(task, half, params, extra=()):
+    out = subprocess.run(command(task, half, params, ["--csv", *extra]), check=True,
+                         capture_output=True, text=True).stdout
     rows = {}
     for line in out.strip().splitlines():
-        name, trials, h1, h5, h10, shown = line.split(",")
-        rows[name] = dict(trials=int(trials), hr1=float(h1), hr5=float(h5), hr10=float(h10), shown=int(shown))
+        f = line.split(",")
+        rows[f[0]] = dict(trials=int(f[1]), hr1=float(f[2]), hr5=float(f[3]), hr10=float(f[4]), shown=int(f[5]))
     return rows
 
 
+def knn_rows(rows):
+    """The server-side item-kNN baselines (the diagnostic over the catalog's relations aside)."""
+    return [r for name, r in rows.items() if name.startswith("item-kNN") and "catalog" not in name]
+
+
 def margin(rows):
-    """How far the engine is ahead of the best baseline (worst of HR@1 and HR@10, as a ratio)."""
+    """The issue's bar as one number, >= 1 when met: the engine at 95% of the best item-kNN and
+    ahead of popularity and "buy again", at HR@1 and at HR@10 (the worst of the four ratios)."""
     e = rows["engine"]
-    best1 = max(rows[b]["hr1"] for b in ("popularity", "buy again", "random"))
-    best10 = max(rows[b]["hr10"] for b in ("popularity", "buy again", "random"))
-    return min(e["hr1"] / max(best1, 1e-9), e["hr10"] / max(best10, 1e-9))
+    ratios = []
+    for k in ("hr1", "hr10"):
+        best_knn = max(r[k] for r in knn_rows(rows))
+        best_base = max(rows[b][k] for b in ("popularity", "buy again"))
+        ratios.append(e[k] / max(0.95 * best_knn, 1e-9))
+        ratios.append(e[k] / max(best_base, 1e-9))
+    return min(ratios)
 
 
 def objective(params, tasks):
@@ -69,12 +89,21 @@ def objective(params, tasks):
 
 
 def table(task, rows, catalog_note=""):
-    print(f"\n{task} (reporting half{catalog_note})\n")
+    print(f"\n{task} ({catalog_note})\n")
     print("| method | trials | HR@1 | HR@5 | HR@10 | offers shown |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name in ("engine", "popularity", "buy again", "random"):
-        r = rows[name]
+    for name, r in rows.items():
         print(f"| {name} | {r['trials']} | {r['hr1']:.4f} | {r['hr5']:.4f} | {r['hr10']:.4f} | {r['shown']} |")
+
+
+def report(task):
+    """The tool's own table (figures with 95% intervals, and the engine's paired margins)."""
+    cmd = command(task, "report", {})
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    shown = " ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd)
+    print(f"\n### {task}\n\n`{shown}`\n\n{out}")
+    rows = replay(task, "report", {})
+    print(f"The bar (engine ≥ 95% of the best item-kNN, ahead of popularity and buy again; ≥ 1 when met): {margin(rows):.3f}")
 
 
 def main():
@@ -89,7 +118,7 @@ def main():
         ok = True
         for t in tasks:
             rows = replay(t, "report", {}, ["--max-users", "60"])
-            table(t + ", first 60 users", rows)
+            table(t, rows, "first 60 users")
             e, rnd = rows["engine"], rows["random"]
             if e["trials"] == 0 or e["hr10"] <= rnd["hr10"]:
                 print(f"SMOKE FAILED: {t}: the engine does not beat random", file=sys.stderr)
@@ -98,7 +127,7 @@ def main():
     if not args.report:
         params = {}
         best = objective(params, tasks)
-        print(f"[tune] defaults: worst margin over the best baseline {best:.4f}", flush=True)
+        print(f"[tune] defaults: the bar {best:.4f}", flush=True)
         for _ in range(2):
             for key, values in GRID.items():
                 for v in values:
@@ -107,11 +136,11 @@ def main():
                     print(f"[tune] {trial}: {score:.4f}", flush=True)
                     if score > best + 1e-9:
                         best, params = score, trial
-        print(f"\n[tune] chosen on the tuning half: {params} (worst margin {best:.4f})")
+        print(f"\n[tune] chosen on the tuning half: {params} (the bar {best:.4f})")
         print("[tune] set these as the defaults in src/rank.rs and src/profile.rs, then run --report")
     print("\n## The shipped defaults on the reporting half")
     for t in tasks:
-        table(t, replay(t, "report", {}))
+        report(t)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ pub const PROFILE_SCHEMA: u32 = 1;
 pub const MAX_INTERESTS: usize = 128;
 /// Most items kept in the history; the least weighted go first.
 pub const MAX_ITEMS: usize = 128;
+/// Most items in the shopper's recent items ([`Profile::recent`]).
+pub const MAX_RECENT: usize = 16;
 /// Most offers whose impressions and dismissals are kept.
 pub const MAX_OFFERS_SEEN: usize = 64;
 /// Most tags on one event.
@@ -512,6 +514,11 @@ pub struct Profile {
     pub items: BTreeMap<String, ItemHistory>,
     /// Offer history by offer ID.
     pub offers: BTreeMap<String, OfferHistory>,
+    /// The shopper's latest items (viewed, put in the cart or bought), oldest first, each
+    /// once, at most [`MAX_RECENT`]: the order of [`ItemHistory::last_seen`], which holds their
+    /// times, with ties kept in the order the events came. Every one is also in `items`
+    /// (where "your data" shows it); forgetting an item forgets it here too.
+    pub recent: Vec<String>,
     /// Personalization paused by the shopper: nothing is recorded, only the fallback is shown.
     pub paused: bool,
     /// For merging the writes of several tabs: per writer (tab), the sequence number of its
@@ -593,6 +600,7 @@ impl Profile {
                 if kind == EventKind::Purchase {
                     h.last_purchase = Some(now.max(h.last_purchase.unwrap_or(now)));
                 }
+                self.note_recent(item);
             }
         }
         if let Some(offer) = &event.offer {
@@ -605,6 +613,31 @@ impl Profile {
         }
         self.prune(now, settings);
         Ok(true)
+    }
+
+    /// Moves `item` (already in `items`) to its place among the recent items: after every
+    /// item seen at or before its `last_seen` (a change applied late, from another tab, lands
+    /// where its time says), then keeps the newest [`MAX_RECENT`].
+    fn note_recent(&mut self, item: &str) {
+        self.recent.retain(|r| r != item);
+        let seen = |r: &String| self.items.get(r).map_or(Millis::MIN, |h| h.last_seen);
+        let t = self.items.get(item).map_or(Millis::MIN, |h| h.last_seen);
+        let at = self
+            .recent
+            .iter()
+            .rposition(|r| seen(r) <= t)
+            .map_or(0, |k| k + 1);
+        self.recent.insert(at, item.to_string());
+        let extra = self.recent.len().saturating_sub(MAX_RECENT);
+        self.recent.drain(..extra);
+    }
+
+    /// Keeps in `recent` only items still in `items`, within [`MAX_RECENT`].
+    fn bound_recent(&mut self) {
+        let items = &self.items;
+        self.recent.retain(|r| items.contains_key(r));
+        let extra = self.recent.len().saturating_sub(MAX_RECENT);
+        self.recent.drain(..extra);
     }
 
     /// Notes that `offer` was shown at `now` (for caps). Nothing is noted while paused.
@@ -640,6 +673,7 @@ impl Profile {
 
     /// Forgets one item. Returns whether it was there.
     pub fn forget_item(&mut self, item: &str) -> bool {
+        self.recent.retain(|r| r != item);
         self.items.remove(item).is_some()
     }
 
@@ -679,6 +713,7 @@ impl Profile {
         self.interests
             .retain(|_, i| i.last_seen >= horizon && i.weight > 0.0);
         self.items.retain(|_, i| i.last_seen >= horizon);
+        self.bound_recent();
         let window = now - IMPRESSION_WINDOW_MS;
         let suppress = now - settings.retention_ms;
         self.offers.retain(|_, o| {
@@ -693,21 +728,35 @@ impl Profile {
         evict_lightest(
             &mut self.interests,
             MAX_INTERESTS,
-            |i| settings.decay(i.weight, i.updated, now),
+            |_, i| settings.decay(i.weight, i.updated, now),
             |i| i.last_seen,
         );
-        evict_lightest(
-            &mut self.items,
-            MAX_ITEMS,
-            |i| settings.decay(i.weight, i.updated, now),
-            |i| i.last_seen,
-        );
+        self.evict_items(MAX_ITEMS, now, settings);
         evict_lightest(
             &mut self.offers,
             MAX_OFFERS_SEEN,
-            |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
+            |_, o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
             |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN),
         );
+    }
+
+    /// Keeps the `keep` heaviest items; the recent items go last (they are at most
+    /// [`MAX_RECENT`] of [`MAX_ITEMS`]), and leave `recent` with their item.
+    fn evict_items(&mut self, keep: usize, now: Millis, settings: &Settings) {
+        let recent = &self.recent;
+        evict_lightest(
+            &mut self.items,
+            keep,
+            |k, i| {
+                if recent.contains(k) {
+                    f64::INFINITY
+                } else {
+                    settings.decay(i.weight, i.updated, now)
+                }
+            },
+            |i| i.last_seen,
+        );
+        self.bound_recent();
     }
 
     /// Evicts the least-weighted entries until the stored form fits in `max_bytes`.
@@ -736,21 +785,16 @@ impl Profile {
                 evict_lightest(
                     &mut self.interests,
                     share(ni),
-                    |i| settings.decay(i.weight, i.updated, now),
+                    |_, i| settings.decay(i.weight, i.updated, now),
                     |i| i.last_seen,
                 );
             } else if nt >= no {
-                evict_lightest(
-                    &mut self.items,
-                    share(nt),
-                    |i| settings.decay(i.weight, i.updated, now),
-                    |i| i.last_seen,
-                );
+                self.evict_items(share(nt), now, settings);
             } else {
                 evict_lightest(
                     &mut self.offers,
                     share(no),
-                    |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
+                    |_, o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN) as f64,
                     |o| o.last_shown().max(o.dismissed).unwrap_or(Millis::MIN),
                 );
             }
@@ -758,6 +802,7 @@ impl Profile {
     }
 
     fn is_trivial(&self) -> bool {
+        // `recent` is never alone: every recent item is in `items`.
         self.interests.is_empty() && self.items.is_empty() && self.offers.is_empty()
     }
 
@@ -805,6 +850,15 @@ impl Profile {
             s.extend_from_slice(b",[");
             push_ints(&mut s, &h.counts.map(i64::from));
             s.extend_from_slice(b"]]");
+        }
+        if !self.recent.is_empty() {
+            s.extend_from_slice(b"],\"r\":[");
+            for (k, item) in self.recent.iter().enumerate() {
+                if k > 0 {
+                    s.push(b',');
+                }
+                push_json_str(&mut s, item);
+            }
         }
         s.extend_from_slice(b"],\"o\":[");
         for (k, (offer, o)) in self.offers.iter().enumerate() {
@@ -869,7 +923,7 @@ impl Profile {
 fn evict_lightest<V>(
     map: &mut BTreeMap<String, V>,
     keep: usize,
-    weight: impl Fn(&V) -> f64,
+    weight: impl Fn(&String, &V) -> f64,
     recency: impl Fn(&V) -> Millis,
 ) {
     // What was touched by the latest change (the most recent time in the map) stays, so that
@@ -879,8 +933,8 @@ fn evict_lightest<V>(
         // Lightest first; among equals, the oldest first; then by key, so that eviction is
         // deterministic. A linear scan: the maps hold at most a few hundred entries.
         let order = |a: &(&String, &V), b: &(&String, &V)| {
-            weight(a.1)
-                .total_cmp(&weight(b.1))
+            weight(a.0, a.1)
+                .total_cmp(&weight(b.0, b.1))
                 .then(recency(a.1).cmp(&recency(b.1)))
                 .then(a.0.cmp(b.0))
         };
@@ -1008,6 +1062,9 @@ struct Stored {
     /// [offer, recent impressions, total, clicks, dismissed]
     #[serde(default)]
     o: Vec<StoredOffer>,
+    /// The recent items, oldest first (absent before 0.2: then none).
+    #[serde(default)]
+    r: Vec<String>,
 }
 
 impl Stored {
@@ -1025,6 +1082,7 @@ impl Stored {
         if self.i.len() > MAX_INTERESTS
             || self.t.len() > MAX_ITEMS
             || self.o.len() > MAX_OFFERS_SEEN
+            || self.r.len() > MAX_RECENT
         {
             return Err(invalid("more entries than the profile's bounds".into()));
         }
@@ -1069,6 +1127,15 @@ impl Stored {
             if p.items.insert(item.clone(), history).is_some() {
                 return Err(invalid(format!("item {item:?} is listed twice")));
             }
+        }
+        for item in self.r {
+            // A recent item is one of the items: anything else was not written by this code.
+            if !p.items.contains_key(&item) || p.recent.contains(&item) {
+                return Err(invalid(format!(
+                    "recent item {item:?} is not an item of the profile, or is listed twice"
+                )));
+            }
+            p.recent.push(item);
         }
         for (offer, mut recent, total, clicks, dismissed) in self.o {
             check_label(&offer).map_err(|r| invalid(format!("offer {r}")))?;

@@ -8,12 +8,19 @@
 //!          + item     · max_i sat(history(i))             the shopper's history with its items
 //!          + popularity · popularity(o) + boost(o)        the server's priors
 //!          + repeat · popularity(o) · [o has an item with history]
+//!          + related · Σ_j similarity(o,j) · recency^rank(j)   what goes with the latest items
 //! sat(x)   = x / (x + saturation)
 //! ```
 //!
 //! where `interest(t)` and `history(i)` are decayed weights (see [`crate::profile`]).
 //! `sat` keeps one heavy interest from drowning every other signal, and is monotone, so
 //! raising an interest never lets an offer without it overtake one with it.
+//!
+//! The `related` term is "shoppers who had this also had that", on the device: the catalog
+//! carries, for each offer, the items most often found with it in other shoppers' histories
+//! (`related`, computed by the retailer from aggregate sales), and the score sums their
+//! similarities over the shopper's own recent items ([`Profile::recent`]), the newest
+//! counting most: `rank(j)` is 0 for the newest item, 1 for the one before, and so on.
 //!
 //! The `repeat` term is the catalog's prior on buying again: among the items a shopper
 //! already has, the ones most shoppers buy (staples) are bought again more often than
@@ -51,6 +58,10 @@ pub struct Scoring {
     /// Weight of the popularity prior for offers whose items the shopper has a history with
     /// (staples are bought again more than one-offs).
     pub repeat: f32,
+    /// Weight of the catalog's relations to the shopper's recent items.
+    pub related: f32,
+    /// How much each older recent item counts relative to the next newer one, in (0, 1].
+    pub recency: f32,
     /// Half-saturation point of `sat`: a decayed weight equal to this counts one half.
     pub saturation: f32,
     /// How much a chosen offer's tags penalize similar offers for the next slots.
@@ -74,6 +85,8 @@ impl Default for Scoring {
             item: 30.0,
             popularity: 0.1,
             repeat: 5.0,
+            related: 0.2,
+            recency: 0.75,
             saturation: 30.0,
             diversity: 0.5,
             exploration: 0.01,
@@ -187,6 +200,8 @@ pub enum Factor {
     Interest(String),
     /// The shopper's history with an item.
     Item(String),
+    /// A recent item of the shopper's that the catalog relates to the offer.
+    Related(String),
     /// A tag of the page context.
     Context(String),
     /// The offer's popularity.
@@ -234,6 +249,13 @@ struct View {
     tag_present: Vec<bool>,
     /// Per catalog item: sat(history).
     item_value: Vec<f32>,
+    /// Per catalog item: related · recency^rank among the recent items (0 if not recent).
+    recent_value: Vec<f32>,
+    /// Per catalog item: Σ similarity · recent_value over the recent items whose offers list
+    /// it as related.
+    related_value: Vec<f32>,
+    /// Per offer: Σ similarity · recent_value over the recent items it lists as related.
+    listed_value: Vec<f32>,
     /// Per catalog item: bought within `just_bought_ms`.
     just_bought: Vec<bool>,
     /// Per offer: blocked by caps or a dismissal.
@@ -268,6 +290,11 @@ impl View {
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
         let mut item_value = vec![0f32; ni];
+        // Only a catalog with relations needs these (the loop skips them otherwise).
+        let with_relations = personal && catalog.has_relations();
+        let mut recent_value = vec![0f32; if with_relations { ni } else { 0 }];
+        let mut related_value = vec![0f32; if with_relations { ni } else { 0 }];
+        let mut listed_value = vec![0f32; if with_relations { catalog.len() } else { 0 }];
         let mut just_bought = vec![false; ni];
         let mut blocked = vec![false; catalog.len()];
         if personal {
@@ -282,6 +309,26 @@ impl View {
                 if let Some(id) = catalog.item_id(item) {
                     let w = settings.decay(history.weight, history.updated, req.now);
                     item_value[id as usize] = sat(w, scoring.saturation);
+                }
+            }
+            if with_relations {
+                let mut weight = scoring.related;
+                for item in profile.recent.iter().rev() {
+                    if let Some(id) = catalog.item_id(item) {
+                        recent_value[id as usize] = weight;
+                        for &(o, s) in catalog.offers_listing(id) {
+                            listed_value[o as usize] += s * weight;
+                        }
+                        // The relation read from the recent item's side: the offers for it
+                        // list the items that go with it.
+                        for &o in catalog.offers_with_item(id) {
+                            let (rel, sims) = catalog.offer_related_slice(o as usize);
+                            for (&r, &s) in rel.iter().zip(sims) {
+                                related_value[r as usize] += s * weight;
+                            }
+                        }
+                    }
+                    weight *= scoring.recency;
                 }
             }
         }
@@ -320,6 +367,9 @@ impl View {
             tag_value,
             tag_present,
             item_value,
+            recent_value,
+            related_value,
+            listed_value,
             just_bought,
             blocked,
         }
@@ -352,9 +402,26 @@ impl View {
         for &it in catalog.offer_item_slice(i) {
             best_item = best_item.max(self.item_value[it as usize]);
         }
+        if !self.related_value.is_empty() {
+            s += self.relation(catalog, i);
+        }
         let o = catalog.offer(i);
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
         s + scoring.item * best_item + prior * o.popularity + o.boost
+    }
+}
+
+impl View {
+    /// The relation term of offer `i`: its own related items against the recent items, and
+    /// the best of its items in the related lists of the recent items' offers.
+    /// (Both are gathered per item and per offer when the view is built, from the recent
+    /// items only: the loop over offers reads one number and the offer's items.)
+    fn relation(&self, catalog: &Catalog, i: usize) -> f32 {
+        let mut best = 0f32;
+        for &it in catalog.offer_item_slice(i) {
+            best = best.max(self.related_value[it as usize]);
+        }
+        self.listed_value[i] + best
     }
 }
 
@@ -656,6 +723,50 @@ fn decision(
                 factor: Factor::Item(name.to_string()),
                 amount: scoring.item * v,
             });
+        }
+        // The relation terms of the score, each under the recent item behind it: the
+        // offer's own list, then the lists of the recent items' offers that name the item of
+        // this offer the score took (the best one).
+        let mut related: Vec<(u32, f32)> = Vec::new();
+        let (rel, sims) = if view.recent_value.is_empty() {
+            (&[][..], &[][..])
+        } else {
+            catalog.offer_related_slice(i)
+        };
+        for (&it, &w) in rel.iter().zip(sims) {
+            related.push((it, w * view.recent_value[it as usize]));
+        }
+        let best = catalog
+            .offer_item_slice(i)
+            .iter()
+            .copied()
+            .filter(|_| !view.related_value.is_empty())
+            .max_by(|a, b| {
+                view.related_value[*a as usize].total_cmp(&view.related_value[*b as usize])
+            })
+            .filter(|&b| view.related_value[b as usize] > 0.0);
+        if let Some(best) = best {
+            for item in &profile.recent {
+                let Some(j) = catalog.item_id(item) else {
+                    continue;
+                };
+                for &o in catalog.offers_with_item(j) {
+                    let (rel, sims) = catalog.offer_related_slice(o as usize);
+                    for (&r, &w) in rel.iter().zip(sims) {
+                        if r == best {
+                            related.push((j, w * view.recent_value[j as usize]));
+                        }
+                    }
+                }
+            }
+        }
+        for (it, amount) in related {
+            if amount > 0.0 {
+                contributions.push(Contribution {
+                    factor: Factor::Related(catalog.item_name(it).to_string()),
+                    amount,
+                });
+            }
         }
     }
     let o = catalog.offer(i);

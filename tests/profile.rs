@@ -1,7 +1,9 @@
 //! The profile: events, decay, retention, bounds and the stored form.
 #![cfg(not(target_arch = "wasm32"))]
 
-use pocketrank::profile::{Event, EventKind, Profile, Settings, MAX_INTERESTS, MAX_STORED_BYTES};
+use pocketrank::profile::{
+    Event, EventKind, Profile, Settings, MAX_INTERESTS, MAX_ITEMS, MAX_RECENT, MAX_STORED_BYTES,
+};
 use pocketrank::Code;
 
 const DAY: i64 = 86_400_000;
@@ -247,4 +249,87 @@ fn sensitive_tags_and_their_items_are_never_recorded() {
     };
     p.record(&view(&["lingerie:lace"]), T0, &site).unwrap();
     assert!(!p.interests.contains_key("lingerie:lace"));
+}
+
+#[test]
+fn the_latest_items_are_kept_in_order_each_once_within_their_bound() {
+    let s = Settings::default();
+    let mut p = Profile::new();
+    let item = |k: usize| format!("sku-{k}");
+    for k in 0..MAX_RECENT + 5 {
+        p.record(&view(&["category:a"]).with_item(item(k)), T0 + k as i64, &s)
+            .unwrap();
+    }
+    let want: Vec<String> = (5..MAX_RECENT + 5).map(item).collect();
+    assert_eq!(p.recent, want, "the newest MAX_RECENT, oldest first");
+    // Seen again: it moves to the end, once.
+    p.record(&view(&["category:a"]).with_item(item(7)), T0 + 100, &s)
+        .unwrap();
+    assert_eq!(p.recent.last(), Some(&item(7)));
+    assert_eq!(p.recent.iter().filter(|r| **r == item(7)).count(), 1);
+    assert_eq!(p.recent.len(), MAX_RECENT);
+    // A change applied late (another tab's, with an earlier time) lands where its time says.
+    p.record(&view(&["category:a"]).with_item("late"), T0 + 50, &s)
+        .unwrap();
+    assert_eq!(p.recent[p.recent.len() - 2], "late");
+    // Forgetting an item forgets it here too; a search or a sensitive event adds nothing.
+    assert!(p.forget_item(&item(7)));
+    assert!(!p.recent.contains(&item(7)));
+    p.record(&view(&["health:x"]).with_item("pills"), T0 + 200, &s)
+        .unwrap();
+    assert!(!p.recent.contains(&"pills".to_string()));
+    // Written and read back exactly.
+    assert_eq!(Profile::decode(&p.encode()).unwrap(), p);
+}
+
+#[test]
+fn recent_items_outlive_heavier_old_items_when_the_item_history_is_full() {
+    let s = Settings::default();
+    let mut p = Profile::new();
+    for k in 0..MAX_ITEMS {
+        let e = Event::new(EventKind::Purchase, ["category:a"]).with_item(format!("old-{k}"));
+        p.record(&e, T0, &s).unwrap();
+    }
+    // Light views of new items, one a minute: each is lighter than any old purchase.
+    for k in 0..MAX_RECENT {
+        p.record(
+            &view(&["category:a"]).with_item(format!("new-{k}")),
+            T0 + (k as i64 + 1) * 60_000,
+            &s,
+        )
+        .unwrap();
+    }
+    assert_eq!(p.items.len(), MAX_ITEMS);
+    let want: Vec<String> = (0..MAX_RECENT).map(|k| format!("new-{k}")).collect();
+    assert_eq!(p.recent, want);
+    assert!(p.recent.iter().all(|r| p.items.contains_key(r)));
+}
+
+#[test]
+fn a_profile_without_recent_items_still_loads_and_bad_recent_lists_are_refused() {
+    // Written before recent items existed (no "r"): loads, with none.
+    let p = Profile::decode(include_str!("fixtures/profile-v1.json")).unwrap();
+    assert!(p.recent.is_empty());
+    let item = r#"["sku-1",1,0,0,null,[1,0,0]]"#;
+    let ok = format!(r#"{{"v":1,"t":[{item}],"r":["sku-1"]}}"#);
+    assert_eq!(Profile::decode(&ok).unwrap().recent, ["sku-1"]);
+    let items: Vec<String> = (0..=MAX_RECENT)
+        .map(|k| format!(r#"["s{k}",1,0,0,null,[1,0,0]]"#))
+        .collect();
+    let names: Vec<String> = (0..=MAX_RECENT).map(|k| format!("\"s{k}\"")).collect();
+    for bad in [
+        format!(r#"{{"v":1,"t":[{item}],"r":["sku-2"]}}"#),
+        format!(r#"{{"v":1,"t":[{item}],"r":["sku-1","sku-1"]}}"#),
+        format!(
+            r#"{{"v":1,"t":[{}],"r":[{}]}}"#,
+            items.join(","),
+            names.join(",")
+        ),
+    ] {
+        assert_eq!(
+            Profile::decode(&bad).unwrap_err().code,
+            Code::ProfileInvalid,
+            "{bad}"
+        );
+    }
 }

@@ -21,8 +21,9 @@ fn arb_offer(i: usize) -> impl Strategy<Value = Value> {
         proptest::option::of(-3i64..3),
         proptest::option::of(0..TAGS.len()),
         any::<bool>(),
+        proptest::collection::btree_map(0usize..5, 0.0f64..=1.0, 0..3),
     )
-        .prop_map(move |(tags, pop, boost, per_day, start, end, exclude, with_item)| {
+        .prop_map(move |(tags, pop, boost, per_day, start, end, exclude, with_item, related)| {
             let tags: serde_json::Map<String, Value> = tags.into_iter().map(|(t, w)| (TAGS[t].to_string(), json!(w))).collect();
             let mut o = json!({ "id": format!("O{i}"), "tags": tags, "popularity": pop, "boost": boost });
             if let Some(c) = per_day {
@@ -43,6 +44,11 @@ fn arb_offer(i: usize) -> impl Strategy<Value = Value> {
             }
             if with_item {
                 o["items"] = json!([format!("sku-{}", i % 3)]);
+            }
+            if !related.is_empty() {
+                let related: serde_json::Map<String, Value> =
+                    related.into_iter().map(|(k, w)| (format!("sku-{k}"), json!(w))).collect();
+                o["related"] = Value::Object(related);
             }
             o
         })
@@ -146,6 +152,16 @@ proptest! {
         ids.sort();
         ids.dedup();
         prop_assert_eq!(ids.len(), ds.len(), "distinct offers");
+    }
+
+    #[test]
+    fn the_binary_form_decides_as_the_json_form(c in arb_catalog(), (p, now) in arb_profile(), seed in any::<u64>()) {
+        let binary = Catalog::from_bytes(&c.to_bytes()).unwrap();
+        prop_assert_eq!(&binary, &c);
+        let req = Request::new(3, now);
+        let a = choose(&c, &p, &Settings::default(), &Scoring::default(), &req, &mut SplitMix64(seed));
+        let b = choose(&binary, &p, &Settings::default(), &Scoring::default(), &req, &mut SplitMix64(seed));
+        prop_assert_eq!(a, b);
     }
 
     #[test]

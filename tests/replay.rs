@@ -4,7 +4,23 @@
 
 use std::process::Command;
 
-fn replay(args: &[&str]) -> Vec<(String, usize, f64, f64, f64)> {
+/// One method's row: name, trials, HR@1, HR@5, HR@10, then the 95% intervals of HR@1 and
+/// HR@10, then the engine ÷ method ratios at HR@1 and HR@10 with their intervals.
+#[derive(Debug)]
+#[allow(dead_code)]
+struct Row {
+    name: String,
+    trials: usize,
+    hr1: f64,
+    hr5: f64,
+    hr10: f64,
+    hr1_interval: (f64, f64),
+    hr10_interval: (f64, f64),
+    ratio1: (f64, f64, f64),
+    ratio10: (f64, f64, f64),
+}
+
+fn replay(args: &[&str]) -> Vec<Row> {
     let out = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
         .arg("replay")
         .args([
@@ -27,15 +43,27 @@ fn replay(args: &[&str]) -> Vec<(String, usize, f64, f64, f64)> {
         .lines()
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].to_string(),
-                f[1].parse().unwrap(),
-                f[2].parse().unwrap(),
-                f[3].parse().unwrap(),
-                f[4].parse().unwrap(),
-            )
+            assert_eq!(f.len(), 16, "{l}");
+            let x = |k: usize| -> f64 { f[k].parse().unwrap() };
+            Row {
+                name: f[0].to_string(),
+                trials: f[1].parse().unwrap(),
+                hr1: x(2),
+                hr5: x(3),
+                hr10: x(4),
+                hr1_interval: (x(6), x(7)),
+                hr10_interval: (x(8), x(9)),
+                ratio1: (x(10), x(11), x(12)),
+                ratio10: (x(13), x(14), x(15)),
+            }
         })
         .collect()
+}
+
+fn row<'a>(rows: &'a [Row], name: &str) -> &'a Row {
+    rows.iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no {name} in {rows:?}"))
 }
 
 #[test]
@@ -47,23 +75,111 @@ fn the_replay_scores_the_engine_and_every_baseline_on_the_same_trials() {
             "--protocol",
             "next-basket:3",
             "--buy-again",
+            "--related",
+            "8",
+            "--knn-last",
+            "1,5",
         ]);
-        let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        assert_eq!(names, ["engine", "popularity", "buy again", "random"]);
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let mut want = vec![
+            "engine",
+            "item-kNN (last 1)",
+            "item-kNN (last 5)",
+            "item-kNN (whole history)",
+        ];
+        if offers == "items" {
+            // Category offers name no items: the catalog carries no relations for them.
+            want.push("item-kNN (last 1; the catalog's relations)");
+        }
+        want.extend(["popularity", "buy again", "random"]);
+        assert_eq!(names, want);
         assert!(
-            rows.iter().all(|r| r.1 == rows[0].1 && r.1 > 100),
+            rows.iter()
+                .all(|r| r.trials == rows[0].trials && r.trials > 100),
             "{rows:?}"
         );
-        let (engine, random) = (&rows[0], &rows[3]);
+        let (engine, random) = (&rows[0], row(&rows, "random"));
         assert!(
-            engine.2 > random.2 + 0.1 && engine.4 >= random.4,
+            engine.hr1 > random.hr1 + 0.1 && engine.hr10 >= random.hr10,
             "{offers}: {rows:?}"
         );
-        assert!(
-            rows.iter().all(|r| r.2 <= r.3 && r.3 <= r.4),
-            "HR@1 ≤ HR@5 ≤ HR@10"
-        );
+        for r in &rows {
+            assert!(r.hr1 <= r.hr5 && r.hr5 <= r.hr10, "HR@1 ≤ HR@5 ≤ HR@10");
+            // Each figure lies in its interval, and the intervals are not empty words.
+            for (v, (lo, hi)) in [(r.hr1, r.hr1_interval), (r.hr10, r.hr10_interval)] {
+                assert!(lo <= v && v <= hi, "{r:?}");
+            }
+            assert!(
+                r.hr10_interval.1 - r.hr10_interval.0 > 0.0 || r.hr10 == 1.0,
+                "{r:?}"
+            );
+        }
+        // Over items, the item-kNN baselines are real recommenders: far above random. (Over
+        // the few categories, where every method has HR@10 = 1 and "the same category
+        // again" is what wins, an item-kNN that never counts an offer's own items is not.)
+        let over_items = if offers == "items" {
+            &["item-kNN (last 5)", "item-kNN (whole history)"][..]
+        } else {
+            &[]
+        };
+        for &name in over_items {
+            assert!(
+                row(&rows, name).hr10 > random.hr10 + 0.2,
+                "{name}: {rows:?}"
+            );
+        }
     }
+}
+
+#[test]
+fn the_margin_over_a_baseline_comes_with_a_paired_interval() {
+    let rows = replay(&[
+        "--offers",
+        "items",
+        "--protocol",
+        "next-basket:3",
+        "--buy-again",
+        "--related",
+        "8",
+    ]);
+    let engine = &rows[0];
+    assert_eq!(engine.ratio10, (1.0, 1.0, 1.0), "the engine against itself");
+    let random = row(&rows, "random");
+    let (r, lo, hi) = random.ratio10;
+    assert!((r - engine.hr10 / random.hr10).abs() < 1e-3, "{random:?}");
+    assert!(
+        1.0 < lo && lo <= r && r <= hi,
+        "clearly ahead of random: {random:?}"
+    );
+}
+
+/// The catalog's relations are what the engine has of "shoppers who had this also had that":
+/// when the next item goes with the last ones (leave-last-out, everything seen excluded), they
+/// lift it well above what it does with the relation term off.
+#[test]
+fn the_catalog_relations_lift_the_engine_on_the_next_item() {
+    let args = [
+        "--offers",
+        "items",
+        "--protocol",
+        "leave-last-out",
+        "--related",
+        "8",
+    ];
+    let with = replay(&args);
+    let mut off = args.to_vec();
+    off.extend(["--related-weight", "0"]);
+    let without = replay(&off);
+    assert_eq!(with[0].trials, without[0].trials);
+    assert!(
+        with[0].hr1 >= without[0].hr1 + 0.05,
+        "with {:?}, without {:?}",
+        with[0],
+        without[0]
+    );
+    // And it is level with the server-side item-kNN there, within its interval.
+    let knn = row(&with, "item-kNN (last 5)");
+    assert!(with[0].hr10 >= knn.hr10_interval.0, "{with:?}");
 }
 
 #[test]
@@ -96,9 +212,9 @@ fn leave_last_out_excludes_what_was_seen_and_halves_split_the_users() {
         "--related",
         "5",
     ]);
-    assert_eq!(all[0].1, 60, "one trial per user");
-    assert_eq!(tune[0].1 + report[0].1, 60);
-    assert!(tune[0].1 > 15 && report[0].1 > 15);
+    assert_eq!(all[0].trials, 60, "one trial per user");
+    assert_eq!(tune[0].trials + report[0].trials, 60);
+    assert!(tune[0].trials > 15 && report[0].trials > 15);
 }
 
 #[test]
@@ -116,4 +232,52 @@ fn malformed_input_is_refused_with_a_message() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
+}
+
+/// `pocketrank-tool relate`: the retailer's relations from its own sales, written into the
+/// catalog, within the limit, checked as any catalog is, and about what sells together.
+#[test]
+fn relate_lists_what_sells_together_within_the_limit() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-relate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("offers.json");
+    std::fs::write(
+        &catalog,
+        r#"{ "version": 1, "offers": [
+            { "id": "G1", "tags": { "category:garden": 1 }, "items": ["garden-01"] },
+            { "id": "R2", "tags": { "category:running": 1 }, "items": ["running-02"] },
+            { "id": "ALL", "tags": { "all": 1 } } ] }"#,
+    )
+    .unwrap();
+    let out = dir.join("related.json");
+    let run = |top: &str| {
+        Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+            .args(["relate"])
+            .arg(&catalog)
+            .arg("tests/fixtures/replay-smoke.interactions.csv")
+            .arg(&out)
+            .arg(top)
+            .output()
+            .unwrap()
+    };
+    let done = run("5");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let related = pocketrank::Catalog::from_json(&text).unwrap();
+    for (offer, category) in [(0, "garden-"), (1, "running-")] {
+        let rel: Vec<(&str, f32)> = related.related_of(offer).collect();
+        assert_eq!(rel.len(), 5, "{rel:?}");
+        assert!(
+            rel.iter()
+                .all(|(item, s)| item.starts_with(category) && *s > 0.0),
+            "bought with {category}: {rel:?}"
+        );
+    }
+    assert_eq!(related.related_of(2).count(), 0, "an offer without items");
+    assert!(!run("33").status.success(), "over the limit of 32");
+    std::fs::remove_dir_all(&dir).ok();
 }

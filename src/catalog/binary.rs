@@ -14,23 +14,28 @@
 //! u32 tag_end[offers] u32 tag[…] f32 weight[…]   u32 item_end[offers] u32 item[…]
 //! u32 requires_end[offers] u32 requires[…]       u32 excludes_end[offers] u32 excludes[…]
 //! table creatives (offers)
+//! version 2 only: u32 related_end[offers] u32 related_item[…] f32 similarity[…]
 //! u64 checksum of everything before
 //! ```
+//!
+//! A catalog without relations is written as version 1, byte for byte as before, so that
+//! older readers still take it; one with relations (`related`) is version 2.
 //!
 //! Decoding applies the same checks as the JSON form and refuses with the same codes
 //! (plus `catalog.invalid_binary` for a truncated, corrupt or unknown-version file).
 
 use super::{
-    check_id, check_label, Caps, Catalog, HashMap, Offer, MAX_CATALOG_BYTES, MAX_CREATIVE_BYTES,
-    MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER, MAX_TAGS_PER_OFFER,
-    MAX_TOTAL_CAP, MAX_WINDOW_CAP,
+    check_id, check_label, check_related, Caps, Catalog, HashMap, Offer, MAX_CATALOG_BYTES,
+    MAX_CREATIVE_BYTES, MAX_ID_LEN, MAX_ITEMS_PER_OFFER, MAX_OFFERS, MAX_RULES_PER_OFFER,
+    MAX_TAGS_PER_OFFER, MAX_TOTAL_CAP, MAX_WINDOW_CAP,
 };
 use crate::error::{Code, Error, Result};
 
 /// The first bytes of a binary catalog.
 pub const MAGIC: &[u8; 4] = b"PRCB";
-/// The binary format version written by this code.
-pub const BINARY_VERSION: u16 = 1;
+/// The newest binary format version, written for catalogs with relations (version 1, the
+/// same without the relations section, is written for the others and still read).
+pub const BINARY_VERSION: u16 = 2;
 const NONE: u32 = u32::MAX;
 
 /// A 64-bit checksum of bytes: multiply-rotate over 8-byte words (fast, not cryptographic).
@@ -95,8 +100,9 @@ impl Catalog {
     pub fn to_bytes(&self) -> Vec<u8> {
         let n = self.offers.len();
         let mut w = Writer(Vec::with_capacity(64 + n * 64 + self.tag_ids.len() * 8));
+        let version: u16 = if self.has_relations() { 2 } else { 1 };
         w.0.extend_from_slice(MAGIC);
-        w.0.extend_from_slice(&BINARY_VERSION.to_le_bytes());
+        w.0.extend_from_slice(&version.to_le_bytes());
         w.0.extend_from_slice(&0u16.to_le_bytes());
         w.u32(n as u32);
         w.u32(self.tag_names.len() as u32);
@@ -165,6 +171,17 @@ impl Catalog {
                 .iter()
                 .map(|o| o.creative.as_deref().unwrap_or("")),
         );
+        if version >= 2 {
+            w.ends(n, |i| {
+                (self.offers[i].related.1 - self.offers[i].related.0) as usize
+            });
+            for &t in &self.related_ids {
+                w.u32(t);
+            }
+            for &x in &self.related_weights {
+                w.f32(x);
+            }
+        }
         let sum = checksum(&w.0);
         w.0.extend_from_slice(&sum.to_le_bytes());
         w.0
@@ -185,8 +202,8 @@ impl Catalog {
             return Err(bad("this is not a pocketrank binary catalog"));
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != BINARY_VERSION {
-            return Err(bad(format!("binary format version {version} is not supported; this library reads {BINARY_VERSION}")));
+        if !(1..=BINARY_VERSION).contains(&version) {
+            return Err(bad(format!("binary format version {version} is not supported; this library reads versions 1 to {BINARY_VERSION}")));
         }
         if bytes.len() < 20 || bytes.len() % 4 != 0 {
             return Err(bad("the file is truncated"));
@@ -197,7 +214,7 @@ impl Catalog {
                 "the checksum does not match: the file is truncated or corrupt",
             ));
         }
-        Reader { b: body, at: 8 }.catalog()
+        Reader { b: body, at: 8 }.catalog(version)
     }
 }
 
@@ -287,7 +304,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn catalog(&mut self) -> Result<Catalog> {
+    fn catalog(&mut self, version: u16) -> Result<Catalog> {
         let n = self.u32()? as usize;
         if n == 0 {
             return Err(Error::at_field(
@@ -337,6 +354,13 @@ impl<'a> Reader<'a> {
         let (exc_ranges, n_exc) = self.ranges(n)?;
         let exc_ids = self.u32s(n_exc)?;
         let creatives = self.table(n)?;
+        let (rel_ranges, n_rel) = if version >= 2 {
+            self.ranges(n)?
+        } else {
+            (vec![(0, 0); n], 0)
+        };
+        let rel_ids = self.u32s(n_rel)?;
+        let rel_weights = self.f32s(n_rel)?;
         if self.at != self.b.len() {
             return Err(bad("there are bytes after the last section"));
         }
@@ -375,12 +399,16 @@ impl<'a> Reader<'a> {
         let mut item_index = HashMap::with_capacity_and_hasher(n_items, Default::default());
         for (k, t) in item_names.iter().enumerate() {
             if let Err(r) = check_label(t) {
-                return Err(Error::at_offer(
-                    Code::CatalogInvalidId,
-                    first_user(k, &item_ranges, &item_ids),
-                    "items",
-                    r,
-                ));
+                let used = |rg: &[(u32, u32)], ids: &[u32]| {
+                    rg.iter()
+                        .any(|&(a, b)| ids[a as usize..b as usize].contains(&(k as u32)))
+                };
+                let (i, field) = if used(&item_ranges, &item_ids) || !used(&rel_ranges, &rel_ids) {
+                    (first_user(k, &item_ranges, &item_ids), "items")
+                } else {
+                    (first_user(k, &rel_ranges, &rel_ids), "related")
+                };
+                return Err(Error::at_offer(Code::CatalogInvalidId, i, field, r));
             }
             if item_index.insert(t.to_string(), k as u32).is_some() {
                 return Err(bad(format!(
@@ -393,7 +421,10 @@ impl<'a> Reader<'a> {
             .chain(&req_ids)
             .chain(&exc_ids)
             .any(|&t| t as usize >= n_tags)
-            || item_ids.iter().any(|&t| t as usize >= n_items)
+            || item_ids
+                .iter()
+                .chain(&rel_ids)
+                .any(|&t| t as usize >= n_items)
         {
             return Err(bad("a reference points past its vocabulary"));
         }
@@ -406,6 +437,7 @@ impl<'a> Reader<'a> {
             let (ia, ib) = item_ranges[i];
             let (ra, rb) = req_ranges[i];
             let (ea, eb) = exc_ranges[i];
+            let (la, lb) = rel_ranges[i];
             if (tb - ta) as usize > MAX_TAGS_PER_OFFER {
                 return Err(Error::at_offer(
                     Code::CatalogTooManyTags,
@@ -472,6 +504,12 @@ impl<'a> Reader<'a> {
                     ));
                 }
             }
+            check_related(
+                i,
+                &rel_ids[la as usize..lb as usize],
+                &rel_weights[la as usize..lb as usize],
+                &item_names,
+            )?;
             let cap = |k: usize, max: u32, field: &str| -> Result<Option<u32>> {
                 match caps[k][i] {
                     NONE => Ok(None),
@@ -546,6 +584,7 @@ impl<'a> Reader<'a> {
                 creative,
                 tags: (ta, tb),
                 items: (ia, ib),
+                related: (la, lb),
                 requires: req_ids[ra as usize..rb as usize].to_vec(),
                 excludes: exc_ids[ea as usize..eb as usize].to_vec(),
             });
@@ -577,6 +616,7 @@ impl<'a> Reader<'a> {
                 item_index,
                 item_ids,
             ),
+            (rel_ids, rel_weights),
         ))
     }
 }

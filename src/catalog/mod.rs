@@ -82,6 +82,9 @@ pub const MAX_OFFERS: usize = 50_000;
 pub const MAX_TAGS_PER_OFFER: usize = 32;
 /// Most items (SKUs) on one offer.
 pub const MAX_ITEMS_PER_OFFER: usize = 64;
+/// Most related items on one offer (`related`: the items most often bought or viewed with
+/// it, by the retailer's own aggregate data).
+pub const MAX_RELATED_PER_OFFER: usize = 32;
 /// Most tags in one offer's `requires`, and in its `excludes`.
 pub const MAX_RULES_PER_OFFER: usize = 16;
 /// Longest offer ID, tag or item, in bytes.
@@ -127,6 +130,7 @@ pub struct Offer {
     pub creative: Option<String>,
     pub(crate) tags: (u32, u32),
     pub(crate) items: (u32, u32),
+    pub(crate) related: (u32, u32),
     pub(crate) requires: Vec<u32>,
     pub(crate) excludes: Vec<u32>,
 }
@@ -145,6 +149,17 @@ pub struct Catalog {
     item_names: Vec<String>,
     item_index: HashMap<String, u32>,
     item_ids: Vec<u32>,
+    related_ids: Vec<u32>,
+    related_weights: Vec<f32>,
+    /// Item → the offers that have it among their items: `offers_by_item[starts[i]..starts[i+1]]`
+    /// (derived at assembly, for reading relations from a recent item's side).
+    item_offer_starts: Vec<u32>,
+    item_offers: Vec<u32>,
+    /// Item → the offers that list it as related, with the similarity:
+    /// `listing_offers[listing_starts[i]..listing_starts[i+1]]` (derived at assembly, so that
+    /// scoring visits only the offers related to the shopper's recent items).
+    listing_starts: Vec<u32>,
+    listing_offers: Vec<(u32, f32)>,
     hash: u64,
 }
 
@@ -230,6 +245,14 @@ impl Catalog {
             .map(move |&i| self.item_names[i as usize].as_str())
     }
 
+    /// An offer's related items with their similarities, in the order published.
+    pub fn related_of(&self, offer: usize) -> impl Iterator<Item = (&str, f32)> + '_ {
+        let (ids, ws) = self.offer_related_slice(offer);
+        ids.iter()
+            .zip(ws)
+            .map(move |(&i, &w)| (self.item_names[i as usize].as_str(), w))
+    }
+
     /// An offer's `requires` tags.
     pub fn requires_of(&self, offer: usize) -> impl Iterator<Item = &str> + '_ {
         self.offers[offer]
@@ -272,6 +295,36 @@ impl Catalog {
         let (a, b) = self.offers[offer].items;
         &self.item_ids[a as usize..b as usize]
     }
+    /// An offer's related items (indices into the item vocabulary) and their similarities.
+    pub(crate) fn offer_related_slice(&self, offer: usize) -> (&[u32], &[f32]) {
+        let (a, b) = self.offers[offer].related;
+        (
+            &self.related_ids[a as usize..b as usize],
+            &self.related_weights[a as usize..b as usize],
+        )
+    }
+    /// The offers that have `item` among their items (empty unless the catalog has relations).
+    pub(crate) fn offers_with_item(&self, item: u32) -> &[u32] {
+        match self.item_offer_starts.get(item as usize..item as usize + 2) {
+            Some(&[a, b]) => &self.item_offers[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    /// The offers that list `item` as related, with the similarity (empty unless the catalog
+    /// has relations).
+    pub(crate) fn offers_listing(&self, item: u32) -> &[(u32, f32)] {
+        match self.listing_starts.get(item as usize..item as usize + 2) {
+            Some(&[a, b]) => &self.listing_offers[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+    pub(crate) fn item_name(&self, id: u32) -> &str {
+        &self.item_names[id as usize]
+    }
+    /// Whether any offer carries related items.
+    pub fn has_relations(&self) -> bool {
+        !self.related_ids.is_empty()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,6 +362,9 @@ pub struct RawOffer {
     /// Items (SKUs) the offer is about.
     #[serde(default)]
     pub items: Vec<String>,
+    /// Related items with similarities in [0, 1], in the order given.
+    #[serde(default)]
+    pub related: TagWeights,
     /// Additive prior.
     #[serde(default)]
     pub boost: f64,
@@ -352,7 +408,7 @@ pub struct RawCaps {
     pub total: Option<f64>,
 }
 
-/// A tag → weight object, keeping its order.
+/// A tag → weight object (or item → similarity), keeping its order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TagWeights(pub Vec<(String, f64)>);
 
@@ -373,11 +429,15 @@ impl<'de> Deserialize<'de> for TagWeights {
                 self,
                 mut map: A,
             ) -> std::result::Result<TagWeights, A::Error> {
-                let mut out =
-                    Vec::with_capacity(map.size_hint().unwrap_or(8).min(MAX_TAGS_PER_OFFER + 1));
+                const KEEP: usize = if MAX_TAGS_PER_OFFER > MAX_RELATED_PER_OFFER {
+                    MAX_TAGS_PER_OFFER
+                } else {
+                    MAX_RELATED_PER_OFFER
+                };
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8).min(KEEP + 1));
                 while let Some((k, v)) = map.next_entry::<String, f64>()? {
                     out.push((k, v));
-                    if out.len() > MAX_TAGS_PER_OFFER {
+                    if out.len() > KEEP {
                         // Keep reading cheaply; validation reports the count.
                         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
                             out.push((String::new(), 0.0));
@@ -556,12 +616,16 @@ fn diagnose_offer(offer: &serde_json::Value) -> Option<(String, String)> {
     for (field, v) in obj {
         let problem = match field.as_str() {
             "id" if !v.is_string() => Some("must be a string"),
-            "tags"
+            "tags" | "related"
                 if !v
                     .as_object()
                     .is_some_and(|m| m.values().all(Value::is_number)) =>
             {
-                Some("must be an object of tag → number")
+                Some(if field == "tags" {
+                    "must be an object of tag → number"
+                } else {
+                    "must be an object of item → number"
+                })
             }
             "items" | "requires" | "excludes" if !is_str_list(v) => {
                 Some("must be an array of strings")
@@ -743,6 +807,8 @@ impl RawCatalog {
         let mut tag_ids = Vec::with_capacity(n * 8);
         let mut tag_weights = Vec::with_capacity(n * 8);
         let mut item_ids = Vec::new();
+        let mut related_ids = Vec::new();
+        let mut related_weights = Vec::new();
 
         for (i, o) in offers_in.into_iter().enumerate() {
             check_id(&o.id).map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "id", r))?;
@@ -877,6 +943,18 @@ impl RawCatalog {
                 item_ids.push(items.intern(item));
             }
             let i1 = item_ids.len() as u32;
+            if o.related.0.len() > MAX_RELATED_PER_OFFER {
+                return Err(too_many_related(i, o.related.0.len()));
+            }
+            let r0 = related_ids.len();
+            for (item, w) in o.related.0 {
+                check_label(&item)
+                    .map_err(|r| Error::at_offer(Code::CatalogInvalidId, i, "related", r))?;
+                related_ids.push(items.intern(item));
+                related_weights.push(w as f32);
+            }
+            check_related(i, &related_ids[r0..], &related_weights[r0..], &items.names)?;
+            let r1 = related_ids.len() as u32;
             let requires = o.requires.into_iter().map(|t| tags.intern(t)).collect();
             let excludes = o.excludes.into_iter().map(|t| tags.intern(t)).collect();
             offers.push(Offer {
@@ -890,6 +968,7 @@ impl RawCatalog {
                 creative: o.creative,
                 tags: (t0, t1),
                 items: (i0, i1),
+                related: (r0 as u32, r1),
                 requires,
                 excludes,
             });
@@ -914,14 +993,60 @@ impl RawCatalog {
             fallback,
             (tags.names, tags.index, tag_ids, tag_weights),
             (items.names, items.index, item_ids),
+            (related_ids, related_weights),
         ))
     }
+}
+
+fn too_many_related(offer: usize, n: usize) -> Error {
+    Error::at_offer(
+        Code::CatalogTooManyTags,
+        offer,
+        "related",
+        format!("{n} related items; the limit is {MAX_RELATED_PER_OFFER}"),
+    )
+}
+
+/// The rule for one offer's relations, whatever the encoding they were read from: at most
+/// [`MAX_RELATED_PER_OFFER`], each item once, similarities finite and in [0, 1]. `ids` index
+/// `item_names`, whose labels are already checked.
+pub(crate) fn check_related<S: AsRef<str>>(
+    offer: usize,
+    ids: &[u32],
+    weights: &[f32],
+    item_names: &[S],
+) -> Result<()> {
+    if ids.len() > MAX_RELATED_PER_OFFER {
+        return Err(too_many_related(offer, ids.len()));
+    }
+    for (k, (&id, &w)) in ids.iter().zip(weights).enumerate() {
+        let name = item_names[id as usize].as_ref();
+        if !(w.is_finite() && (0.0..=1.0).contains(&w)) {
+            return Err(Error::at_offer(
+                Code::CatalogInvalidWeight,
+                offer,
+                "related",
+                format!("the similarity of {name:?} is {w}; similarities are in [0, 1]"),
+            ));
+        }
+        if ids[..k].contains(&id) {
+            return Err(Error::at_offer(
+                Code::CatalogInvalidField,
+                offer,
+                "related",
+                format!("{name:?} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Tag vocabulary, its index, and the flat (tag, weight) columns.
 type TagColumns = (Vec<String>, HashMap<String, u32>, Vec<u32>, Vec<f32>);
 /// Item vocabulary, its index, and the flat item column.
 type ItemColumns = (Vec<String>, HashMap<String, u32>, Vec<u32>);
+/// The flat (related item, similarity) columns.
+type RelatedColumns = (Vec<u32>, Vec<f32>);
 
 impl Catalog {
     /// Puts the validated parts together and computes the content hash, the same way for
@@ -933,6 +1058,7 @@ impl Catalog {
         fallback: Option<usize>,
         (tag_names, tag_index, tag_ids, tag_weights): TagColumns,
         (item_names, item_index, item_ids): ItemColumns,
+        (related_ids, related_weights): RelatedColumns,
     ) -> Catalog {
         let mut c = Catalog {
             id,
@@ -946,10 +1072,63 @@ impl Catalog {
             item_names,
             item_index,
             item_ids,
+            related_ids,
+            related_weights,
+            item_offer_starts: Vec::new(),
+            item_offers: Vec::new(),
+            listing_starts: Vec::new(),
+            listing_offers: Vec::new(),
             hash: 0,
         };
+        if c.has_relations() {
+            c.index_item_offers();
+        }
         c.hash = c.compute_hash();
         c
+    }
+
+    /// Builds the item → offers indexes (only catalogs with relations need them).
+    fn index_item_offers(&mut self) {
+        let ni = self.item_names.len();
+        let mut starts = vec![0u32; ni + 1];
+        for &it in &self.item_ids {
+            starts[it as usize + 1] += 1;
+        }
+        for k in 0..ni {
+            starts[k + 1] += starts[k];
+        }
+        let mut fill = starts.clone();
+        let mut offers = vec![0u32; self.item_ids.len()];
+        for (o, offer) in self.offers.iter().enumerate() {
+            for &it in &self.item_ids[offer.items.0 as usize..offer.items.1 as usize] {
+                offers[fill[it as usize] as usize] = o as u32;
+                fill[it as usize] += 1;
+            }
+        }
+        self.item_offer_starts = starts;
+        self.item_offers = offers;
+
+        let mut starts = vec![0u32; ni + 1];
+        for &it in &self.related_ids {
+            starts[it as usize + 1] += 1;
+        }
+        for k in 0..ni {
+            starts[k + 1] += starts[k];
+        }
+        let mut fill = starts.clone();
+        let mut listing = vec![(0u32, 0f32); self.related_ids.len()];
+        for (o, offer) in self.offers.iter().enumerate() {
+            let (a, b) = (offer.related.0 as usize, offer.related.1 as usize);
+            for (&it, &w) in self.related_ids[a..b]
+                .iter()
+                .zip(&self.related_weights[a..b])
+            {
+                listing[fill[it as usize] as usize] = (o as u32, w);
+                fill[it as usize] += 1;
+            }
+        }
+        self.listing_starts = starts;
+        self.listing_offers = listing;
     }
 
     /// A hash of everything that can change a decision or a creative: by content (tag and
@@ -980,6 +1159,14 @@ impl Catalog {
             h = mix(h, 0xfe);
             for &it in self.offer_item_slice(i) {
                 h = mix(h, item_hash[it as usize]);
+            }
+            let (rids, rws) = self.offer_related_slice(i);
+            if !rids.is_empty() {
+                // Only when present, so that a catalog without relations hashes as before.
+                h = mix(h, 0xfb);
+                for (&it, &w) in rids.iter().zip(rws) {
+                    h = mix(mix(h, item_hash[it as usize]), w.to_bits() as u64);
+                }
             }
             h = mix(h, 0xfd);
             for &t in &o.requires {
@@ -1022,6 +1209,11 @@ impl Catalog {
                             .collect(),
                     ),
                     items: self.items_of(i).map(str::to_string).collect(),
+                    related: TagWeights(
+                        self.related_of(i)
+                            .map(|(t, w)| (t.to_string(), w as f64))
+                            .collect(),
+                    ),
                     boost: o.boost as f64,
                     popularity: o.popularity as f64,
                     caps: RawCaps {

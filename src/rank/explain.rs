@@ -24,6 +24,8 @@ enum Did {
 enum Because {
     Interest(String, Did),
     Item(String, Did),
+    /// A product the shopper had recently, which shoppers often had with this offer.
+    Related(String),
     Context(String),
 }
 
@@ -59,6 +61,7 @@ pub fn explanation(decision: &Decision, profile: &Profile) -> Explanation {
                 };
                 Some(Because::Item(item.clone(), did))
             }
+            Factor::Related(item) => Some(Because::Related(item.clone())),
             Factor::Context(tag) => Some(Because::Context(tag.clone())),
             Factor::Popularity | Factor::Boost => None,
         })
@@ -79,7 +82,10 @@ impl Explanation {
     /// The product IDs and tags that [`Explanation::render`] may ask a label for.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.because.iter().map(|b| match b {
-            Because::Interest(k, _) | Because::Item(k, _) | Because::Context(k) => k.as_str(),
+            Because::Interest(k, _)
+            | Because::Item(k, _)
+            | Because::Related(k)
+            | Because::Context(k) => k.as_str(),
         })
     }
 
@@ -131,6 +137,12 @@ impl Explanation {
                     (None, Did::Bought) => "you bought a product in this offer".into(),
                     (None, Did::Carted) => "you put a product in this offer in your cart".into(),
                     (None, _) => "you looked at a product in this offer".into(),
+                },
+                Because::Related(item) => match label(item) {
+                    Some(name) => format!(
+                        "shoppers who had {name}, which you had recently, often had this too"
+                    ),
+                    None => "shoppers who had a product you had recently often had this too".into(),
                 },
                 Because::Context(t) => format!("this page is about {}", tag(t)),
             };

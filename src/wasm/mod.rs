@@ -74,8 +74,8 @@ pub mod ts {
     js_union! {
         /// What a term of a decision's score is about.
         ContributionKind for crate::rank::Factor {
-            Interest(_) => "interest", Item(_) => "item", Context(_) => "context",
-            Popularity => "popularity", Boost => "boost",
+            Interest(_) => "interest", Item(_) => "item", Related(_) => "related",
+            Context(_) => "context", Popularity => "popularity", Boost => "boost",
         }
     }
 
@@ -335,6 +335,8 @@ pub mod ts {
             tags "tags": def ("Record<string, number>" => crate::catalog::TagWeights),
             /// Items (SKUs) the offer is about.
             items "items": def [string],
+            /// Items often had with this offer → similarity in [0, 1] (at most 32), computed by the retailer from aggregate sales (`pocketrank-tool relate`).
+            related "related": def ("Record<string, number>" => crate::catalog::TagWeights),
             /// Added to the score, in [-1, 1].
             boost "boost": def number,
             /// Popularity prior, in [0, 1].
@@ -643,7 +645,10 @@ impl Decision {
             .map(|c| {
                 let kind = ts::ContributionKind::of(&c.factor);
                 let label = match &c.factor {
-                    Factor::Interest(t) | Factor::Item(t) | Factor::Context(t) => t.clone(),
+                    Factor::Interest(t)
+                    | Factor::Item(t)
+                    | Factor::Related(t)
+                    | Factor::Context(t) => t.clone(),
                     Factor::Popularity | Factor::Boost => String::new(),
                 };
                 ContributionOut {

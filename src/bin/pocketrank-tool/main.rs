@@ -3,6 +3,8 @@
 //! ```text
 //! pocketrank-tool validate CATALOG.json|CATALOG.bin
 //! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
+//! pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]   (related items per offer,
+//!                   from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32)
 //! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
 //! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget,
 //!                   then the adaptive attacks on exact reports)
@@ -10,6 +12,7 @@
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
 //!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
+//!                   [--knn-last N,N,…] [--related-weight X] [--recency X]
 //!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
 //!                   [--bits-per-week X] [--slots N]
@@ -18,7 +21,11 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod attacks;
 #[cfg(not(target_arch = "wasm32"))]
+mod relations;
+#[cfg(not(target_arch = "wasm32"))]
 mod replay;
+#[cfg(not(target_arch = "wasm32"))]
+mod report;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -30,6 +37,7 @@ fn main() {
         Some("validate") => validate(&args[1..]),
         Some("replay") => replay_command(&args[1..]),
         Some("pack") => pack(&args[1..]),
+        Some("relate") => relations::relate(&args[1..]).map(|s| println!("{s}")),
         Some("count") => count(&args[1..]),
         Some("audit") => audit(&args[1..]),
         Some("attacks") => adaptive(&args[1..]),
@@ -273,6 +281,16 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         half,
         seed: num("seed")?.unwrap_or(1.0) as u64,
         related: num("related")?.unwrap_or(0.0) as usize,
+        knn_last: match flags.get("knn-last") {
+            None => vec![5],
+            Some(v) => v
+                .split(',')
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| format!("--knn-last {v:?}: numbers, comma-separated"))
+                })
+                .collect::<Result<_, _>>()?,
+        },
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
         slots: num("slots")?.unwrap_or(10.0).clamp(1.0, 10.0) as usize,
     };
@@ -288,6 +306,12 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     }
     if let Some(v) = num("repeat")? {
         t.scoring.repeat = v as f32;
+    }
+    if let Some(v) = num("related-weight")? {
+        t.scoring.related = v as f32;
+    }
+    if let Some(v) = num("recency")? {
+        t.scoring.recency = v as f32;
     }
     if let Some(v) = num("saturation")? {
         t.scoring.saturation = v as f32;
@@ -309,16 +333,7 @@ fn replay_command(args: &[String]) -> Result<(), String> {
     let data = Data::load(&read(&need("interactions")?)?, &read(&need("tags")?)?)?;
     let report = replay::run(&data, &cfg, &t)?;
     if switches.contains("csv") {
-        for (name, s) in &report.methods {
-            println!(
-                "{name},{},{:.5},{:.5},{:.5},{}",
-                s.trials,
-                s.hr(0),
-                s.hr(1),
-                s.hr(2),
-                s.shown.len()
-            );
-        }
+        print!("{}", report.csv());
     } else {
         let title = format!(
             "{} — offers {:?}, {:?}, half {:?}; {} offers; {:.1}s",

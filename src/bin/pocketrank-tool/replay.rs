@@ -10,12 +10,14 @@
 //! fed through `record`, asked through `choose`: no second implementation of the scoring.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 
 use pocketrank::catalog::Catalog;
 use pocketrank::profile::{Event, EventKind, Settings};
 use pocketrank::rank::{Random, Request, Scoring, SplitMix64};
 use pocketrank::Engine;
+
+use crate::relations;
+use crate::report::{Report, Score};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -70,10 +72,11 @@ pub struct Config {
     /// Which half of the users (by a hash of the user ID): 0 tuning, 1 reporting, None all.
     pub half: Option<u8>,
     pub seed: u64,
-    /// Item offers also carry `item:<id>` tags for this many items most often bought or
-    /// watched by the same shoppers (what a retailer computes from its aggregate sales);
-    /// events then carry `item:<id>` too.
+    /// Offers carry `related`: this many items most often bought or watched by the same
+    /// shoppers (what a retailer computes from its aggregate sales; at most 32).
     pub related: usize,
+    /// The item-kNN baselines over the shopper's last n items, one per n.
+    pub knn_last: Vec<usize>,
     /// Weight of an item's own tags on its offer (categories, genres).
     pub tag_weight: f64,
     /// Offers the engine chooses per decision (10: HR@10 is measured).
@@ -95,6 +98,32 @@ fn split_line(line: &str) -> Vec<&str> {
 }
 
 impl Data {
+    /// Each shopper's distinct items (all of their history), and the item index by ID.
+    pub fn histories(&self) -> (Vec<Vec<u32>>, HashMap<&str, u32>) {
+        let histories = self
+            .users
+            .iter()
+            .map(|(_, h)| {
+                let mut set: Vec<u32> = h.iter().flat_map(|b| b.2.iter().copied()).collect();
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        let index = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.as_str(), i as u32))
+            .collect();
+        (histories, index)
+    }
+
+    /// The item's ID.
+    pub fn item(&self, i: u32) -> &str {
+        &self.items[i as usize]
+    }
+
     pub fn load(interactions: &str, tags: &str) -> Result<Data, String> {
         let mut items: Vec<String> = Vec::new();
         let mut index: HashMap<String, u32> = HashMap::new();
@@ -213,14 +242,17 @@ impl Data {
     }
 }
 
-/// A formed catalog: each offer's JSON, and which items make it a hit.
+/// A formed catalog, which items make each offer a hit, and the full similarities.
 struct Formed {
     catalog: Catalog,
-    /// Offer index → the items it covers (an item hit by any of them).
-    covers: Vec<Vec<u32>>,
     /// Item → offers covering it.
     offers_of: Vec<Vec<usize>>,
     ids: Vec<String>,
+    /// Item → every offer related to it with its similarity (not truncated: what a server
+    /// that keeps the whole matrix would use).
+    by_item: Vec<Vec<(u32, f32)>>,
+    /// The same, restricted to the relations the catalog publishes.
+    published: Vec<Vec<(u32, f32)>>,
 }
 
 fn offer_id(s: &str) -> String {
@@ -237,11 +269,11 @@ fn offer_id(s: &str) -> String {
     id.chars().take(128).collect()
 }
 
-/// What the retailer knows from other shoppers: item counts, and for each item the items
-/// most often found in the same shoppers' histories (cosine of co-occurrence).
+/// What the retailer knows from other shoppers: item counts, and each shopper's distinct
+/// items (for the relations and the item-kNN baselines).
 struct Priors {
     counts: Vec<u32>,
-    related: Vec<Vec<(u32, f64)>>,
+    histories: Vec<Vec<u32>>,
 }
 
 /// Priors come from other shoppers only: with a half selected, from every interaction of the
@@ -249,7 +281,7 @@ struct Priors {
 fn priors(data: &Data, cfg: &Config) -> Priors {
     let n = data.items.len();
     let mut counts = vec![0u32; n];
-    let mut sets: Vec<Vec<u32>> = Vec::new();
+    let mut histories: Vec<Vec<u32>> = Vec::new();
     for (u, h) in &data.users {
         let keep = match cfg.half {
             Some(half) if user_half(u) == half => continue,
@@ -262,73 +294,38 @@ fn priors(data: &Data, cfg: &Config) -> Priors {
         }
         set.sort_unstable();
         set.dedup();
-        sets.push(set);
+        histories.push(set);
     }
-    let mut related = vec![Vec::new(); n];
-    if cfg.related > 0 {
-        let mut users_of = vec![0u32; n];
-        let mut pairs: HashMap<u64, u32> = HashMap::new();
-        for set in &sets {
-            for &a in set {
-                users_of[a as usize] += 1;
-            }
-            // Long histories add little but cost much: the most recent 200 items suffice.
-            let set = &set[set.len().saturating_sub(200)..];
-            for (x, &a) in set.iter().enumerate() {
-                for &b in &set[x + 1..] {
-                    *pairs.entry(((a as u64) << 32) | b as u64).or_default() += 1;
-                }
-            }
-        }
-        for (key, c) in pairs {
-            let (a, b) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
-            let cos = c as f64 / ((users_of[a] as f64) * (users_of[b] as f64)).sqrt();
-            related[a].push((b as u32, cos));
-            related[b].push((a as u32, cos));
-        }
-        for r in &mut related {
-            r.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-            r.truncate(cfg.related);
-        }
-    }
-    Priors { counts, related }
+    Priors { counts, histories }
+}
+
+/// One offer before it is written as JSON.
+struct Planned {
+    id: String,
+    tags: Vec<(String, f64)>,
+    items: Vec<String>,
+    popularity: f64,
 }
 
 fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
     let train_counts = &priors.counts;
     let max_count = train_counts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let mut offers = Vec::new();
+    let mut planned: Vec<Planned> = Vec::new();
     let mut covers: Vec<Vec<u32>> = Vec::new();
-    let mut ids = Vec::new();
-    let item_offer = |i: usize| {
-        let mut tags: serde_json::Map<String, serde_json::Value> = data.item_tags[i]
+    let item_offer = |i: usize| Planned {
+        id: offer_id(&format!("item:{}", data.items[i])),
+        tags: data.item_tags[i]
             .iter()
-            .take(pocketrank::catalog::MAX_TAGS_PER_OFFER - 1 - cfg.related.min(24))
-            .map(|t| (t.clone(), serde_json::json!(cfg.tag_weight)))
-            .collect();
-        if cfg.related > 0 {
-            tags.insert(format!("item:{}", data.items[i]), serde_json::json!(1.0));
-            let top = priors.related[i].first().map_or(1.0, |r| r.1).max(1e-9);
-            for &(j, cos) in priors.related[i].iter().take(24) {
-                let w = (cos / top).clamp(0.0, 1.0);
-                tags.insert(
-                    format!("item:{}", data.items[j as usize]),
-                    serde_json::json!((w * 1e4).round() / 1e4),
-                );
-            }
-        }
-        serde_json::json!({
-            "id": offer_id(&format!("item:{}", data.items[i])),
-            "tags": tags,
-            "items": [data.items[i]],
-            "popularity": train_counts[i] as f64 / max_count,
-            "buyAgain": cfg.buy_again,
-        })
+            .take(pocketrank::catalog::MAX_TAGS_PER_OFFER)
+            .map(|t| (t.clone(), cfg.tag_weight))
+            .collect(),
+        items: vec![data.items[i].clone()],
+        popularity: train_counts[i] as f64 / max_count,
     };
     match &cfg.offers {
         Offers::Items => {
             for i in 0..data.items.len() {
-                offers.push(item_offer(i));
+                planned.push(item_offer(i));
                 covers.push(vec![i as u32]);
             }
         }
@@ -336,7 +333,7 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
             let mut order: Vec<usize> = (0..data.items.len()).collect();
             order.sort_by_key(|&i| (std::cmp::Reverse(train_counts[i]), i));
             for &i in order.iter().take(*n) {
-                offers.push(item_offer(i));
+                planned.push(item_offer(i));
                 covers.push(vec![i as u32]);
             }
         }
@@ -353,19 +350,61 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
                 .collect();
             let max = counts.iter().copied().fold(1.0, f64::max);
             for ((tag, its), count) in by_tag.into_iter().zip(counts) {
-                offers.push(serde_json::json!({
-                    "id": offer_id(tag),
-                    "tags": { tag: 1.0 },
-                    "popularity": count / max,
-                    "buyAgain": cfg.buy_again,
-                }));
+                planned.push(Planned {
+                    id: offer_id(tag),
+                    tags: vec![(tag.to_string(), 1.0)],
+                    items: Vec::new(),
+                    popularity: count / max,
+                });
                 covers.push(its);
             }
         }
     }
-    for o in &offers {
-        ids.push(o["id"].as_str().unwrap_or_default().to_string());
-    }
+    let similarity = relations::similarity(&priors.histories, &covers, data.items.len());
+    let related = cfg.related.min(pocketrank::catalog::MAX_RELATED_PER_OFFER);
+    let chosen: Vec<&[(u32, f32)]> = similarity
+        .by_offer
+        .iter()
+        .map(|row| &row[..row.len().min(related)])
+        .collect();
+    let offers: Vec<serde_json::Value> = planned
+        .iter()
+        .enumerate()
+        .map(|(o, p)| {
+            let tags: serde_json::Map<String, serde_json::Value> = p
+                .tags
+                .iter()
+                .map(|(t, w)| (t.clone(), serde_json::json!(w)))
+                .collect();
+            // As `pocketrank-tool relate` does: relations for offers with items only (an
+            // offer for a whole aisle names no items, so nothing says what it is "had with").
+            let listed = if p.items.is_empty() { 0 } else { related };
+            let rel: serde_json::Map<String, serde_json::Value> = chosen[o]
+                .iter()
+                .take(listed)
+                .map(|&(j, sim)| {
+                    (
+                        data.items[j as usize].clone(),
+                        serde_json::json!(relations::round(sim)),
+                    )
+                })
+                .collect();
+            let mut offer = serde_json::json!({
+                "id": p.id,
+                "tags": tags,
+                "popularity": p.popularity,
+                "buyAgain": cfg.buy_again,
+            });
+            if !p.items.is_empty() {
+                offer["items"] = serde_json::json!(p.items);
+            }
+            if !rel.is_empty() {
+                offer["related"] = serde_json::Value::Object(rel);
+            }
+            offer
+        })
+        .collect();
+    let ids = planned.iter().map(|p| p.id.clone()).collect();
     let text = serde_json::json!({ "version": 1, "id": "replay", "offers": offers }).to_string();
     let catalog =
         Catalog::from_json(&text).map_err(|e| format!("the formed catalog is refused: {e}"))?;
@@ -375,11 +414,21 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
             offers_of[i as usize].push(o);
         }
     }
+    let mut published: Vec<Vec<(u32, f32)>> = vec![Vec::new(); data.items.len()];
+    for (o, row) in chosen.iter().enumerate() {
+        if planned[o].items.is_empty() {
+            continue;
+        }
+        for &(j, sim) in row.iter() {
+            published[j as usize].push((o as u32, relations::round(sim) as f32));
+        }
+    }
     Ok(Formed {
         catalog,
-        covers,
         offers_of,
         ids,
+        by_item: similarity.by_item,
+        published,
     })
 }
 
@@ -393,31 +442,6 @@ fn user_half(user: &str) -> u8 {
     (SplitMix64(h).next_u64() >> 63) as u8
 }
 
-/// What one method scored.
-#[derive(Debug, Clone, Default)]
-pub struct Score {
-    pub trials: usize,
-    /// Decisions with at least one offer the profile chose (the engine's only).
-    pub personal: usize,
-    pub hits: [usize; 3],
-    pub shown: HashSet<usize>,
-}
-
-impl Score {
-    fn add(&mut self, ranked: &[usize], hit: &dyn Fn(usize) -> bool) {
-        self.trials += 1;
-        for (slot, k) in [1usize, 5, 10].into_iter().enumerate() {
-            if ranked.iter().take(k).any(|&o| hit(o)) {
-                self.hits[slot] += 1;
-            }
-        }
-        self.shown.extend(ranked.iter().take(10));
-    }
-    pub fn hr(&self, slot: usize) -> f64 {
-        self.hits[slot] as f64 / self.trials.max(1) as f64
-    }
-}
-
 /// The engine's tunable defaults.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tuning {
@@ -427,45 +451,27 @@ pub struct Tuning {
     pub bits_per_week: Option<f64>,
 }
 
-/// Results per method, in a fixed order: engine, popularity, buy again, random.
-pub struct Report {
-    pub methods: Vec<(&'static str, Score)>,
-    pub catalog_size: usize,
-}
-
-impl Report {
-    pub fn table(&self, title: &str) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "{title}");
-        let _ = writeln!(s, "| method | trials | HR@1 | HR@5 | HR@10 | coverage |");
-        let _ = writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: |");
-        for (name, sc) in &self.methods {
-            let _ = writeln!(
-                s,
-                "| {name} | {} | {:.4} | {:.4} | {:.4} | {:.3} |",
-                sc.trials,
-                sc.hr(0),
-                sc.hr(1),
-                sc.hr(2),
-                sc.shown.len() as f64 / self.catalog_size.max(1) as f64
-            );
-        }
-        if let Some((_, e)) = self.methods.first() {
-            let _ = writeln!(
-                s,
-                "\nengine decisions personal (the profile chose at least one offer): {:.3}",
-                e.personal as f64 / e.trials.max(1) as f64
-            );
-        }
-        s
-    }
-}
-
 fn top_k(scores: &[f64], k: usize, skip: &dyn Fn(usize) -> bool) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..scores.len()).filter(|&o| !skip(o)).collect();
-    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
-    idx.truncate(k);
+    let by = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
+    if idx.len() > k {
+        idx.select_nth_unstable_by(k - 1, by);
+        idx.truncate(k);
+    }
+    idx.sort_by(by);
     idx
+}
+
+/// Item-kNN, server side: for each offer, the sum of its similarities to `items` (each with
+/// its weight), from the full similarity matrix; popularity breaks ties.
+fn knn(by_item: &[Vec<(u32, f32)>], items: &[u32], popularity: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    out.extend(popularity.iter().map(|p| p * 1e-6));
+    for &j in items {
+        for &(o, sim) in &by_item[j as usize] {
+            out[o as usize] += sim as f64;
+        }
+    }
 }
 
 /// Replays every selected user and scores the engine and the baselines on the same trials.
@@ -480,9 +486,8 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
             cfg.max_users
         })
         .collect();
-    // Popularity from what the selected users did before their held-out part (for
-    // leave-last-out: everything but each last interaction; for baskets: everything but
-    // the last basket), so that the priors never see an answer.
+    // Popularity, relations and the item-kNN similarities come from the other half's
+    // shoppers (with --half), so that they never see an answer, nor the shopper's own data.
     let priors = priors(data, cfg);
     let formed = form(data, cfg, &priors)?;
     let n = formed.catalog.len();
@@ -490,12 +495,25 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         .map(|o| formed.catalog.offer(o).popularity as f64 + 1e-9 * (n - o) as f64)
         .collect();
     let mut rng = SplitMix64(cfg.seed);
-    let mut engine_score = Score::default();
-    let mut pop_score = Score::default();
-    let mut again_score = Score::default();
-    let mut random_score = Score::default();
+    let mut names: Vec<String> = vec!["engine".into()];
+    for &last in &cfg.knn_last {
+        names.push(format!("item-kNN (last {last})"));
+    }
+    names.push("item-kNN (whole history)".into());
+    let published_last = cfg
+        .knn_last
+        .first()
+        .copied()
+        .filter(|_| formed.catalog.has_relations());
+    if let Some(last) = published_last {
+        names.push(format!("item-kNN (last {last}; the catalog's relations)"));
+    }
+    names.extend(["popularity", "buy again", "random"].map(String::from));
+    let mut scores: Vec<Score> = vec![Score::default(); names.len()];
+    let mut shopper: Vec<u32> = Vec::new();
+    let mut buffer: Vec<f64> = Vec::new();
 
-    for (_, history) in selected {
+    for (user, (_, history)) in selected.into_iter().enumerate() {
         let mut engine =
             Engine::in_memory("replay", tuning.settings.clone(), tuning.scoring.clone(), 0)
                 .map_err(|e| e.to_string())?;
@@ -507,6 +525,8 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         let mut own = vec![0f64; n];
         let mut seen: Vec<bool> = vec![false; n];
         let mut seen_ids: Vec<String> = Vec::new();
+        // The shopper's distinct items in the order last had (newest last).
+        let mut sequence: Vec<u32> = Vec::new();
         let trials: Vec<usize> = match cfg.protocol {
             Protocol::LeaveLastOut if history.iter().map(|b| b.2.len()).sum::<usize>() >= 2 => {
                 vec![history.len() - 1]
@@ -521,15 +541,14 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
                 let (t, kind, items) = &history[fed];
                 for &i in items {
                     let mut tags = data.item_tags[i as usize].clone();
-                    if cfg.related > 0 {
-                        tags.push(format!("item:{}", data.items[i as usize]));
-                    }
                     tags.truncate(pocketrank::profile::MAX_EVENT_TAGS);
                     if tags.is_empty() {
                         tags.push("item".into());
                     }
                     let ev = Event::new(*kind, tags).with_item(data.items[i as usize].clone());
                     engine.record(&ev, *t).map_err(|e| e.to_string())?;
+                    sequence.retain(|&x| x != i);
+                    sequence.push(i);
                     for &o in &formed.offers_of[i as usize] {
                         own[o] += 1.0;
                         if cfg.protocol == Protocol::LeaveLastOut && !seen[o] {
@@ -561,28 +580,48 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
                 .iter()
                 .any(|d| d.reason == pocketrank::rank::Reason::Personal)
             {
-                engine_score.personal += 1;
+                scores[0].personal += 1;
             }
             let ranked: Vec<usize> = decisions.iter().map(|d| d.offer).collect();
-            engine_score.add(&ranked, &hit);
+            shopper.push(user as u32);
+            let mut m = 0;
+            scores[m].add(&ranked, &hit);
             let skip = |o: usize| seen[o];
-            pop_score.add(&top_k(&popularity, 10, &skip), &hit);
+            for &last in &cfg.knn_last {
+                m += 1;
+                let recent = &sequence[sequence.len().saturating_sub(last)..];
+                knn(&formed.by_item, recent, &popularity, &mut buffer);
+                scores[m].add(&top_k(&buffer, 10, &skip), &hit);
+            }
+            m += 1;
+            knn(&formed.by_item, &sequence, &popularity, &mut buffer);
+            scores[m].add(&top_k(&buffer, 10, &skip), &hit);
+            m += 1;
+            if let Some(last) = published_last {
+                let recent = &sequence[sequence.len().saturating_sub(last)..];
+                knn(&formed.published, recent, &popularity, &mut buffer);
+                scores[m].add(&top_k(&buffer, 10, &skip), &hit);
+                m += 1;
+            }
+            scores[m].add(&top_k(&popularity, 10, &skip), &hit);
+            m += 1;
             let again: Vec<f64> = (0..n).map(|o| own[o] + popularity[o] * 1e-3).collect();
-            again_score.add(&top_k(&again, 10, &skip), &hit);
+            scores[m].add(&top_k(&again, 10, &skip), &hit);
+            m += 1;
             let noise: Vec<f64> = (0..n).map(|_| rng.next_f64()).collect();
-            random_score.add(&top_k(&noise, 10, &skip), &hit);
+            scores[m].add(&top_k(&noise, 10, &skip), &hit);
         }
     }
-    let _ = &formed.covers;
-    Ok(Report {
-        methods: vec![
-            ("engine", engine_score),
-            ("popularity", pop_score),
-            ("buy again", again_score),
-            ("random", random_score),
-        ],
+    let mut report = Report {
+        methods: names.into_iter().zip(scores).collect(),
+        shopper,
         catalog_size: n,
-    })
+        hr: Vec::new(),
+        ratio: Vec::new(),
+        difference: Vec::new(),
+    };
+    report.bootstrap(cfg.seed);
+    Ok(report)
 }
 
 /// Day-scale helper for the half-life grid.
