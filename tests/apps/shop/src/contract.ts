@@ -51,6 +51,7 @@ export function guardLabel(s: EngineStatus): string {
     case "privacy.catalog_too_small": return "catalog too small";
     case "privacy.too_many_catalogs": return "too many catalogs";
     case "privacy.budget_spent": return "budget spent";
+    case "privacy.bits_spent": return "weekly bits spent";
     default: return never(g);
   }
 }
