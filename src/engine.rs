@@ -718,24 +718,17 @@ impl Engine {
             self.status.guard = None;
             return self.shown(catalog, decisions, note, now);
         }
-        if question.is_some() && !self.personal() {
-            // Paused (the shopper's choice), or nothing known yet: the profile-free choice,
-            // which costs nothing and writes nothing. (That a profile is empty or paused is
-            // the one thing this lets a site tell; PRIVACY.md.)
-            self.status.guard = None;
-            let decisions = rank::choose(
-                catalog,
-                &Profile::new(),
-                &self.settings,
-                &self.scoring,
-                req,
-                rng,
-            );
-            return self.shown(catalog, decisions, note, now);
-        }
-        let guard = self.guard(catalog, req, question);
+        // Exact reports, paused (the shopper's choice) or nothing known yet: the profile-free
+        // choice, which costs nothing and writes nothing. (That a profile is empty or paused
+        // is the one thing this lets a site tell; PRIVACY.md.)
+        let free = question.is_some() && !self.personal();
+        let guard = if free {
+            None
+        } else {
+            self.guard(catalog, req, question)
+        };
         self.status.guard = guard;
-        let decisions = if guard.is_some() && question.is_some() {
+        let decisions = if free || (guard.is_some() && question.is_some()) {
             // Not personal, and nothing of the shopper's decides it (not even caps or
             // dismissals, which follow from what the profile chose): free to report.
             rank::choose(
@@ -773,7 +766,7 @@ impl Engine {
                 rng,
             )
         };
-        if let (Some(q), None) = (question, guard) {
+        if let (Some(q), None, false) = (question, guard, free) {
             self.guards.remember(Answer {
                 q: q.key,
                 t: now,

@@ -78,6 +78,27 @@ impl ProfileStore for MemoryStore {
     }
 }
 
+/// One [`MemoryStore`] shared by several engines, as one origin's `localStorage` is shared by
+/// its tabs: for testing and simulating tabs natively (a clone is another handle to the same
+/// store).
+#[derive(Debug, Clone, Default)]
+pub struct SharedMemoryStore(pub std::rc::Rc<std::cell::RefCell<MemoryStore>>);
+
+impl ProfileStore for SharedMemoryStore {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        self.0.borrow().get(key)
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.0.borrow_mut().set(key, value)
+    }
+    fn remove(&mut self, key: &str) -> Result<()> {
+        self.0.borrow_mut().remove(key)
+    }
+    fn keys(&self) -> Result<Vec<String>> {
+        self.0.borrow().keys()
+    }
+}
+
 /// Longest namespace, in bytes.
 pub const MAX_NAMESPACE_LEN: usize = 64;
 

@@ -9,14 +9,12 @@
 //! interests are independent, so that sum is at most the mutual information between the
 //! profile and the reports, which the weekly bound caps.
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use pocketrank::privacy::PrivacySettings;
 use pocketrank::profile::{Event, EventKind, Settings};
 use pocketrank::rank::{Random, Request, Scoring, SplitMix64};
-use pocketrank::store::{MemoryStore, ProfileStore};
+use pocketrank::store::SharedMemoryStore as Shared;
 use pocketrank::{Catalog, Engine};
 
 const T0: i64 = 1_795_910_400_000;
@@ -38,24 +36,6 @@ pub struct Row {
     pub bounded: f64,
     /// The bound in force, bits per week.
     pub bound: f64,
-}
-
-/// A store two "tabs" share (one origin's localStorage).
-#[derive(Clone, Default)]
-struct Shared(Rc<RefCell<MemoryStore>>);
-impl ProfileStore for Shared {
-    fn get(&self, key: &str) -> pocketrank::Result<Option<String>> {
-        self.0.borrow().get(key)
-    }
-    fn set(&mut self, key: &str, value: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().set(key, value)
-    }
-    fn remove(&mut self, key: &str) -> pocketrank::Result<()> {
-        self.0.borrow_mut().remove(key)
-    }
-    fn keys(&self) -> pocketrank::Result<Vec<String>> {
-        self.0.borrow().keys()
-    }
 }
 
 /// M interest offers (`I<i>`, tagged `topic:<i>`), four neutral decoys, the first decoy the
