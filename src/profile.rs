@@ -395,15 +395,17 @@ pub const SENSITIVE_WORDS: &[&str] = &[
 
 impl Settings {
     /// Whether `tag` is sensitive: in a sensitive namespace (case-insensitive), or naming a
-    /// sensitive topic anywhere ([`SENSITIVE_WORDS`]: `category:pregnancy`, `search:diabetic`).
+    /// sensitive topic anywhere: a word of [`SENSITIVE_WORDS`], or one the site or the
+    /// shopper added to the sensitive list (`category:pregnancy`, `search:diabetic`).
     pub fn is_sensitive(&self, tag: &str) -> bool {
         let namespace = tag.split(':').next().unwrap_or(tag);
         self.sensitive
             .iter()
             .any(|s| s.eq_ignore_ascii_case(namespace))
-            || tag
-                .split(|c: char| !c.is_alphanumeric())
-                .any(|w| SENSITIVE_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w)))
+            || tag.split(|c: char| !c.is_alphanumeric()).any(|w| {
+                SENSITIVE_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w))
+                    || self.sensitive.iter().any(|s| s.eq_ignore_ascii_case(w))
+            })
     }
 }
 

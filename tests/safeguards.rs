@@ -372,6 +372,41 @@ fn privacy_options_out_of_range_are_refused() {
 }
 
 #[test]
+fn a_search_for_a_health_religion_sexuality_political_or_money_word_leaves_no_trace() {
+    for (word, phrase) in [
+        ("diabetic", "sugar free snacks diabetic"),
+        ("bible", "leather bible cover"),
+        ("lesbian", "lesbian romance novels"),
+        ("republican", "republican party hat"),
+        ("payday", "payday loan calculator"),
+        ("secretword", "where to buy secretword online"),
+    ] {
+        let s = Shared::default();
+        let mut e = open(&s, PrivacySettings::default(), T0);
+        e.add_sensitive("secretword", T0).unwrap();
+        let search = Event::new(EventKind::Search, ["category:books"]).with_terms(phrase);
+        e.record(&search, T0).unwrap();
+        let tags: Vec<&String> = e.profile().interests.keys().collect();
+        assert!(
+            tags.iter().all(|t| !t.starts_with("search:")),
+            "{word}: {tags:?}"
+        );
+        // A catalog that asks about the word gets the same answer as for a shopper who never
+        // searched it.
+        let probe = Catalog::from_json(&format!(r#"{{"version":1,"fallback":"A","offers":[{{"id":"P","tags":{{"search:{word}":1}},"requires":["search:{word}"]}},{{"id":"A"}},{{"id":"B"}},{{"id":"C"}},{{"id":"D"}}]}}"#)).unwrap();
+        let fresh = Shared::default();
+        let mut other = open(&fresh, PrivacySettings::default(), T0);
+        other
+            .record(&Event::new(EventKind::View, ["category:books"]), T0)
+            .unwrap();
+        let req = Request::new(1, T0 + DAY);
+        let a = e.choose(&probe, &req, &mut SplitMix64(1), true);
+        let b = other.choose(&probe, &req, &mut SplitMix64(1), true);
+        assert_eq!(a[0].offer_id, b[0].offer_id, "{word}");
+    }
+}
+
+#[test]
 fn a_search_with_a_sensitive_word_records_nothing_a_catalog_can_probe() {
     let s = Shared::default();
     let mut e = open(&s, PrivacySettings::default(), T0);
