@@ -9,8 +9,11 @@
 // privacy option as JSON, for example '{"epsilon":1,"budgetPerWeek":8}'; the first element of a
 // namespace decides it), label (the card's accessible name, default "Offer").
 // It opens the shopper's profile from localStorage, chooses an offer, renders the creative's
-// title, text and inline (data:) image as text and attributes only, never as HTML, and sends
-// the report: the offer ID and nothing else. Emits "pocket-offer-shown" with { offerId }.
+// title, text and image as text and attributes only, never as HTML, and sends the report: the
+// offer ID and nothing else. Emits "pocket-offer-shown" with { offerId }.
+//
+// Images: `data:image/…` is shown as it is; http(s) URLs are fetched for EVERY offer alike,
+// before the choice, and the chosen one is shown from memory (see preloadCreatives).
 //
 // It never holds up the page: this file is tiny and imports nothing up front. The engine (the
 // package's JS glue and its .wasm, fetched and compiled streaming) is loaded when the page is
@@ -79,6 +82,143 @@ export function start() {
     return pocketrank;
   });
   return started;
+}
+
+// ---------------------------------------------------------------------------------------
+// Creative images by URL, loaded for every offer alike.
+
+/** The most distinct image URLs a catalog may name for them to be loaded: past it, none is. */
+export const MAX_CREATIVE_IMAGES = 64;
+
+// The catalog is read in slices of about this many milliseconds, each in a task of its own.
+const SLICE_MS = 4;
+const preloads = new WeakMap();
+
+/** The absolute http(s) URL a creative's `image` names, normalized, or null. */
+function httpUrl(image) {
+  if (typeof image !== "string" || !/^https?:\/\//i.test(image)) return null;
+  try {
+    const url = new URL(image);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const isDataImage = (image) => typeof image === "string" && image.startsWith("data:image/");
+
+/** The distinct http(s) image URLs of the creatives, in catalog order; null past `limit`. */
+async function imageUrls(catalog, limit) {
+  let count = 0;
+  let creativeAt;
+  if (typeof catalog?.offerIds === "function" && typeof catalog?.creative === "function") {
+    // (One call: about 1 ms per thousand offers.)
+    const ids = await step("images", () => catalog.offerIds());
+    count = ids.length;
+    creativeAt = (i) => catalog.creative(ids[i]);
+  } else if (Array.isArray(catalog?.offers)) {
+    const offers = catalog.offers;
+    count = offers.length;
+    creativeAt = (i) => offers[i]?.creative;
+  }
+  const urls = new Set();
+  let i = 0;
+  while (i < count) {
+    const over = await step("images", () => {
+      const t0 = performance.now();
+      do {
+        const creative = creativeAt(i++);
+        const url = creative && typeof creative === "object" ? httpUrl(creative.image) : null;
+        if (url) {
+          urls.add(url);
+          if (urls.size > limit) return true;
+        }
+      } while (i < count && performance.now() - t0 < SLICE_MS);
+      return false;
+    });
+    if (over) return null;
+  }
+  return [...urls];
+}
+
+/** One image, as every offer's is loaded: no cookie, no referrer, kept as a blob: URL. */
+async function loadImage(url) {
+  const response = await fetch(url, { credentials: "omit", referrerPolicy: "no-referrer", mode: "cors", priority: "low" });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const blob = await response.blob();
+  if (!blob.type.startsWith("image/")) throw new Error(`not an image: ${blob.type || "no type"}`);
+  return URL.createObjectURL(blob);
+}
+
+/**
+ * Starts loading the image of every offer in `catalog` (a `Catalog` or a plain catalog object),
+ * whatever the profile holds, and returns how to show them (see pocket-offer.d.ts). Each
+ * distinct http(s) URL is fetched once; a shown image asks the network for nothing; past the
+ * limit, nothing is fetched (never only some). Nothing is ever fetched for one offer alone.
+ */
+export function preloadCreatives(catalog, { limit = MAX_CREATIVE_IMAGES } = {}) {
+  if (catalog && typeof catalog === "object" && preloads.has(catalog)) return preloads.get(catalog);
+  const sources = new Map();
+  let released = false;
+  const done = imageUrls(catalog, limit).then(async (urls) => {
+    if (!urls || released) return { urls: [], loaded: 0, failed: 0, overLimit: !urls };
+    // Every request leaves now, together, before the page shows anything.
+    for (const url of urls) {
+      const source = loadImage(url);
+      source.catch(() => {});
+      sources.set(url, source);
+    }
+    const results = await Promise.allSettled(sources.values());
+    const loaded = results.filter((r) => r.status === "fulfilled").length;
+    return { urls, loaded, failed: results.length - loaded, overLimit: false };
+  });
+  const images = {
+    done,
+    /** A data:image/ URL as it is, the blob: URL of a loaded image, or null. */
+    async src(image) {
+      if (isDataImage(image)) return image;
+      const url = httpUrl(image);
+      if (!url || released) return null;
+      await done;
+      try {
+        return (await sources.get(url)) ?? null;
+      } catch {
+        return null;
+      }
+    },
+    /** An <img alt="">, hidden until loaded (removed if it cannot be), or null. */
+    img(image, { className, width = 56, height = 56 } = {}) {
+      if (!isDataImage(image) && !httpUrl(image)) return null;
+      const img = document.createElement("img");
+      if (className) img.className = className;
+      img.setAttribute("alt", "");
+      img.setAttribute("width", String(width));
+      img.setAttribute("height", String(height));
+      if (isDataImage(image)) {
+        img.setAttribute("src", image);
+        return img;
+      }
+      img.style.visibility = "hidden";
+      images.src(image).then((src) => {
+        if (!src) {
+          img.remove();
+          return;
+        }
+        img.addEventListener("load", () => img.style.removeProperty("visibility"), { once: true });
+        img.addEventListener("error", () => img.remove(), { once: true });
+        img.setAttribute("src", src);
+      });
+      return img;
+    },
+    /** Frees the loaded images (their blob: URLs stop working). */
+    release() {
+      released = true;
+      for (const source of sources.values()) source.then((u) => URL.revokeObjectURL(u), () => {});
+      if (catalog && typeof catalog === "object") preloads.delete(catalog);
+    },
+  };
+  if (catalog && typeof catalog === "object") preloads.set(catalog, images);
+  return images;
 }
 
 function whenIdle(callback) {
@@ -157,6 +297,8 @@ export class PocketOffer extends HTMLElement {
     try {
       const pocketrank = await start();
       const catalog = await loadCatalog(pocketrank, this.getAttribute("catalog") ?? "/offers.json");
+      // The images of every offer start loading before the choice (and whatever it is).
+      const images = preloadCreatives(catalog);
       const engine = await step("open", () => engineFor(pocketrank, this.getAttribute("namespace") ?? "default", this.getAttribute("privacy")));
       const context = (this.getAttribute("context") ?? "").split(",").map((t) => t.trim()).filter(Boolean);
       const placement = this.getAttribute("placement");
@@ -167,7 +309,9 @@ export class PocketOffer extends HTMLElement {
         return;
       }
       this.decision = decision;
-      await step("render", () => this.render(decision));
+      // The card does not wait for its image, and the report does not wait for the card's
+      // image: when the report leaves never depends on which image was chosen.
+      await step("render", () => this.render(decision, images));
       this.dataset.offerId = decision.offerId;
       this.dataset.state = "shown";
       this.removeAttribute("aria-busy");
@@ -188,7 +332,7 @@ export class PocketOffer extends HTMLElement {
     }
   }
 
-  render(decision) {
+  render(decision, images = preloadCreatives(null)) {
     const creative = decision.creative ?? {};
     const id = `pocket-offer-${++uid}`;
     // A labelled group: a screen reader announces "Offer" and the title; the accessible name of
@@ -198,14 +342,8 @@ export class PocketOffer extends HTMLElement {
     const label = el("span", "pocket-offer-label", this.getAttribute("label") ?? "Offer");
     label.id = `${id}-label`;
     card.append(label);
-    if (typeof creative.image === "string" && creative.image.startsWith("data:image/")) {
-      const img = el("img", "pocket-offer-image");
-      img.setAttribute("src", creative.image);
-      img.setAttribute("alt", "");
-      img.setAttribute("width", "56");
-      img.setAttribute("height", "56");
-      card.append(img);
-    }
+    const img = images.img(creative.image, { className: "pocket-offer-image" });
+    if (img) card.append(img);
     const title = el("strong", "pocket-offer-title", typeof creative.title === "string" ? creative.title : decision.offerId);
     title.id = `${id}-title`;
     card.append(title);

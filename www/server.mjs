@@ -8,7 +8,9 @@
 // POST /offers/report is the report endpoint: it logs exactly the body it received (and
 // whether a cookie or a Referer came with it) and answers 204. GET /__reports lists what it
 // received, for the end-to-end tests. GET /site.json is the site's settings (www/site.json, or
-// the `site` option / `--privacy JSON` for another privacy mode).
+// the `site` option / `--privacy JSON` for another privacy mode). With `cors: true` its files go
+// out with `Access-Control-Allow-Origin: *`, as an image CDN's do (the end-to-end tests run a
+// second server so, on another port, for creative images by URL).
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -69,7 +71,7 @@ function within(root, path) {
   return full === root || full.startsWith(root + sep) ? full : null;
 }
 
-async function serveFile(req, res, file) {
+async function serveFile(req, res, file, cors = false) {
   const method = req.method;
   let info;
   try {
@@ -87,6 +89,7 @@ async function serveFile(req, res, file) {
     "content-type": TYPES[extname(file)] ?? "application/octet-stream",
     "cache-control": "no-store",
   };
+  if (cors) headers["access-control-allow-origin"] = "*";
   if (COMPRESSIBLE.has(extname(file))) {
     // The answer depends on Accept-Encoding: caches must key on it.
     headers.vary = "Accept-Encoding";
@@ -102,7 +105,7 @@ async function serveFile(req, res, file) {
 }
 
 /** Starts the server; resolves to { url, port, reports, close }. */
-export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg = join(here, "..", "pkg"), quiet = false, site = null } = {}) {
+export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg = join(here, "..", "pkg"), quiet = false, site = null, cors = false, referrerPolicy = "no-referrer" } = {}) {
   const wwwRoot = resolve(www);
   const pkgRoot = resolve(pkg);
   const reports = [];
@@ -110,7 +113,9 @@ export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg =
   const server = createServer(async (req, res) => {
     // No page URL of the shop ever leaves in a Referer header (each page also says so in a
     // <meta name="referrer">, for other servers).
-    res.setHeader("referrer-policy", "no-referrer");
+    // (`referrerPolicy: null` leaves the browser's default, for tests of what a page without
+    // a policy of its own would send.)
+    if (referrerPolicy) res.setHeader("referrer-policy", referrerPolicy);
     const url = new URL(req.url, "http://localhost");
     try {
       if (url.pathname === "/offers/report") {
@@ -162,7 +167,7 @@ export function startServer({ port = 8080, host = "127.0.0.1", www = here, pkg =
         res.writeHead(403).end();
         return;
       }
-      await serveFile(req, res, file);
+      await serveFile(req, res, file, cors);
     } catch (e) {
       res.writeHead(500, { "content-type": "text/plain" }).end(String(e));
     }

@@ -7,7 +7,8 @@
 import { Engine, Catalog } from "/pkg/pocketrank.js";
 // The embed's start: loads the engine and runs each part once in a short task of its own, so
 // that no step below is long on a slow phone (see pocket-offer.js).
-import { start, step } from "/pkg/pocket-offer.js";
+// Its preloadCreatives: the images of every offer load alike, whichever one is shown.
+import { preloadCreatives, start, step } from "/pkg/pocket-offer.js";
 
 export { Engine, Catalog };
 
@@ -354,7 +355,7 @@ function choose(engine, catalog, request) {
   }
 }
 
-function renderOffer(aside, decision, { engine, onDismiss }) {
+function renderOffer(aside, decision, { engine, images, onDismiss }) {
   aside.replaceChildren();
   aside.style.removeProperty("--offer-color");
   if (!decision) {
@@ -377,9 +378,9 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
 
   // The card is one real button whose accessible name is its visible text (title, then text).
   const body = el("button", { className: "offer-main", attrs: { type: "button", id: "offer-use" } });
-  if (typeof creative.image === "string" && creative.image.startsWith("data:image/")) {
-    body.append(el("img", { attrs: { src: creative.image, alt: "", width: "56", height: "56" } }));
-  }
+  // A data: image as it is; an image by URL from what preloadCreatives loaded for every offer.
+  const img = images.img(creative.image, { width: 56, height: 56 });
+  if (img) body.append(img);
   body.append(el("span", { className: "offer-copy" },
     el("strong", { className: "offer-title", text: str(creative.title) ?? id }),
     str(creative.text) && el("span", { className: "offer-text", text: str(creative.text) }),
@@ -439,11 +440,14 @@ function renderOffer(aside, decision, { engine, onDismiss }) {
 export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}) {
   const aside = offerAside();
   const request = { slot, context };
+  // The image of every offer of the catalog starts loading now, before the choice: the requests
+  // are the same whichever offer is shown (privacy rule 3).
+  const images = preloadCreatives(catalog);
   // After "Not interested", focus goes to the offer shown instead, or, when there is none, to a
   // line that says what happened: never to the top of the page.
   const afterDismiss = (previous) => {
     const next = choose(engine, catalog, request);
-    renderOffer(aside, next, { engine, onDismiss: () => afterDismiss(next) });
+    renderOffer(aside, next, { engine, images, onDismiss: () => afterDismiss(next) });
     if (next) {
       aside.querySelector("#offer-use")?.focus();
       return;
@@ -456,7 +460,7 @@ export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}
   };
   // The page's own rendering first; the choice, then the report, each in a task of its own.
   const decision = await step("choose", () => choose(engine, catalog, request));
-  await step("render", () => renderOffer(aside, decision, { engine, onDismiss: () => afterDismiss(decision) }));
+  await step("render", () => renderOffer(aside, decision, { engine, images, onDismiss: () => afterDismiss(decision) }));
   if (decision && !reported) {
     reported = true;
     try {
