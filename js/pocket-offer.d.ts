@@ -54,7 +54,7 @@ export interface CreativeImages {
 
 /**
  * For pages that render decisions themselves: starts loading the image of EVERY offer in the
- * catalog (a `Catalog`, or the catalog as a plain object), before any choice and whatever the
+ * catalog (a `Catalog`, or the catalog as a plain object) as soon as it is called, whatever the
  * profile holds, so that the network never learns which offer is shown. Each distinct absolute
  * http(s) URL of a creative's `image` is fetched once, with `credentials: "omit"`,
  * `referrerPolicy: "no-referrer"` and `mode: "cors"` (a host on another origin must send

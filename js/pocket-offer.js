@@ -13,7 +13,7 @@
 // offer ID and nothing else. Emits "pocket-offer-shown" with { offerId }.
 //
 // Images: `data:image/…` is shown as it is; http(s) URLs are fetched for EVERY offer alike,
-// before the choice, and the chosen one is shown from memory (see preloadCreatives).
+// whatever is chosen, and the chosen one is shown from memory (see preloadCreatives).
 //
 // It never holds up the page: this file is tiny and imports nothing up front. The engine (the
 // package's JS glue and its .wasm, fetched and compiled streaming) is loaded when the page is
@@ -162,7 +162,7 @@ export function preloadCreatives(catalog, { limit = MAX_CREATIVE_IMAGES } = {}) 
   let released = false;
   const done = imageUrls(catalog, limit).then(async (urls) => {
     if (!urls || released) return { urls: [], loaded: 0, failed: 0, overLimit: !urls };
-    // Every request leaves now, together, before the page shows anything.
+    // Every request leaves now, together, whatever is chosen (nothing waits for the choice).
     for (const url of urls) {
       const source = loadImage(url);
       source.catch(() => {});
@@ -297,7 +297,7 @@ export class PocketOffer extends HTMLElement {
     try {
       const pocketrank = await start();
       const catalog = await loadCatalog(pocketrank, this.getAttribute("catalog") ?? "/offers.json");
-      // The images of every offer start loading before the choice (and whatever it is).
+      // The images of every offer start loading now, whatever the choice will be.
       const images = preloadCreatives(catalog);
       const engine = await step("open", () => engineFor(pocketrank, this.getAttribute("namespace") ?? "default", this.getAttribute("privacy")));
       const context = (this.getAttribute("context") ?? "").split(",").map((t) => t.trim()).filter(Boolean);

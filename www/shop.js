@@ -440,7 +440,7 @@ function renderOffer(aside, decision, { engine, images, onDismiss }) {
 export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}) {
   const aside = offerAside();
   const request = { slot, context };
-  // The image of every offer of the catalog starts loading now, before the choice: the requests
+  // The image of every offer of the catalog starts loading now, whatever the choice: the requests
   // are the same whichever offer is shown (privacy rule 3).
   const images = preloadCreatives(catalog);
   // After "Not interested", focus goes to the offer shown instead, or, when there is none, to a
