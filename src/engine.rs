@@ -558,7 +558,7 @@ impl Engine {
         self.guards
             .catalogs
             .iter()
-            .filter(|c| now - c.t < self.privacy.window_ms)
+            .filter(|c| self.privacy.in_window(c.t, now))
             .count()
     }
 

@@ -38,8 +38,10 @@
 pub mod catalog;
 pub mod engine;
 pub mod error;
+mod hash;
 pub mod privacy;
 pub mod profile;
+pub mod random;
 pub mod rank;
 pub mod safeguard;
 pub mod store;

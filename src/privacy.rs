@@ -19,7 +19,7 @@
 //! an attacker guessing a sensitive interest with even prior odds succeeds with probability at
 //! most `e^B / (1 + e^B)`. See `PRIVACY.md`.
 
-use crate::rank::Random;
+use crate::random::Random;
 use crate::Millis;
 
 const DAY: Millis = 86_400_000;
@@ -85,6 +85,13 @@ impl Default for PrivacySettings {
 }
 
 impl PrivacySettings {
+    /// Whether something done at `t` still counts in the window ending at `now`: the one
+    /// window rule of every bound (spends, bits, catalogs, remembered answers). Anything dated
+    /// after `now` (a clock set back) still counts: setting the clock back never frees a bound.
+    pub fn in_window(&self, t: Millis, now: Millis) -> bool {
+        now - t < self.window_ms
+    }
+
     /// Checks ranges: ε in (0, 20], a budget of at least one ε and at most 1,000, at least
     /// one catalog per window, `min_offers` of at least 1.
     pub fn validate(&self) -> crate::Result<()> {
@@ -216,13 +223,14 @@ pub struct Budget {
 }
 
 impl Budget {
-    fn inside(&self, now: Millis, settings: &PrivacySettings) -> impl Iterator<Item = &Spend> {
-        let w = settings.window_ms;
+    fn inside<'a>(
+        &'a self,
+        now: Millis,
+        settings: &'a PrivacySettings,
+    ) -> impl Iterator<Item = &'a Spend> {
         self.spent
             .iter()
-            // A spend dated after `now` (a clock set back) still counts: setting the clock
-            // back must never free the budget.
-            .filter(move |s| now - s.t < w)
+            .filter(move |s| settings.in_window(s.t, now))
     }
 
     /// ε spent within the window ending at `now`.
@@ -266,7 +274,7 @@ impl Budget {
 
     /// Drops the spends that left the window.
     pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
-        self.spent.retain(|s| now - s.t < settings.window_ms);
+        self.spent.retain(|s| settings.in_window(s.t, now));
     }
 
     /// Spends `epsilon` at `now` (as spend `id`) if the window allows it; whether it did.
@@ -320,7 +328,7 @@ pub fn debias(counts: &[u64], epsilon: f64) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rank::SplitMix64;
+    use crate::random::SplitMix64;
 
     #[test]
     fn the_budget_refuses_beyond_the_window_and_frees_after_it() {
@@ -350,170 +358,4 @@ mod tests {
             assert!((n[i] as f64 / 30_000.0 - expect[i]).abs() < 0.015, "{n:?}");
         }
     }
-}
-
-/// One row of the probing-attack audit: the attacker's success after `reports` reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditRow {
-    /// Reports the attacker asked for.
-    pub reports: usize,
-    /// Success with exact reports (the default report).
-    pub exact: f64,
-    /// Success with noised reports and no budget.
-    pub noised: f64,
-    /// Success with noised reports and the per-window budget.
-    pub budgeted: f64,
-    /// Success with private choice (the shown offer drawn by the exponential mechanism, ε
-    /// per draw) and the per-window budget; the report is the shown offer.
-    pub private: f64,
-    /// The bound `e^B / (1 + e^B)` for the ε actually spent with the budget.
-    pub bound: f64,
-}
-
-/// Simulates the probing attack against the real engine: a server sends catalogs of `k`
-/// offers, one tagged with a sensitive interest and the others neutral, to shoppers of whom
-/// half hold that interest, collects their reports, and guesses with the optimal
-/// (likelihood-ratio) test. Returns the attacker's success rate per number of reports.
-pub fn probing_attack(
-    k: usize,
-    settings: &PrivacySettings,
-    report_counts: &[usize],
-    shoppers: usize,
-    seed: u64,
-) -> Vec<AuditRow> {
-    use crate::catalog::Catalog;
-    use crate::profile::{Event, EventKind, Profile, Settings};
-    use crate::rank::{choose, choose_private, Request, Scoring, SplitMix64};
-
-    let k = k.max(2);
-    let mut offers =
-        vec![r#"{"id":"PROBE","tags":{"category:maternity":1},"popularity":0}"#.to_string()];
-    for i in 1..k {
-        offers.push(format!(
-            r#"{{"id":"NEUTRAL-{i}","tags":{{"category:running":0.2}},"popularity":0.3}}"#
-        ));
-    }
-    let catalog = Catalog::from_json(&format!(
-        r#"{{"version":1,"offers":[{}]}}"#,
-        offers.join(",")
-    ))
-    .expect("the audit catalog");
-    let probe = catalog.find("PROBE").expect("probe");
-    let now = 1_795_910_400_000;
-    let s = Settings::default();
-    let scoring = Scoring {
-        exploration: 0.0,
-        ..Scoring::default()
-    };
-    let mut rng = SplitMix64(seed);
-    let eps = settings.epsilon_per_report;
-    let (p, q) = {
-        let p = truth_probability(eps, k);
-        (p, (1.0 - p) / (k - 1) as f64)
-    };
-    let max_reports = report_counts.iter().copied().max().unwrap_or(0);
-    let budget_reports = (settings.budget_per_window / eps + 1e-9).floor() as usize;
-    let guess = |probes: usize, n: usize, p: f64, q: f64| -> bool {
-        // Likelihood ratio of "holds the interest" (a probe report has probability p) against
-        // "does not" (probability q); ties guessed as "does not".
-        let llr = probes as f64 * (p / q).ln() + (n - probes) as f64 * ((1.0 - p) / (1.0 - q)).ln();
-        llr > 0.0
-    };
-    let shopper_profile = |sensitive: bool| {
-        let mut profile = Profile::new();
-        let mut tags = vec!["category:running"];
-        if sensitive {
-            tags.push("category:maternity");
-        }
-        for tag in tags {
-            profile
-                .record(&Event::new(EventKind::Purchase, [tag]), now, &s)
-                .expect("event");
-        }
-        profile
-    };
-    let req = Request::new(1, now);
-    // Private choice: the probe's probability of being drawn for a holder and for anyone else,
-    // from the engine's own scores, normalized as the mechanism does (the attacker knows them).
-    let probe_probability = |profile: &Profile| {
-        let all = Request::new(k, now);
-        let scored = choose(&catalog, profile, &s, &scoring, &all, &mut SplitMix64(0));
-        let (lo, hi) = scored
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), d| {
-                (a.min(d.score as f64), b.max(d.score as f64))
-            });
-        let weight = |score: f32| {
-            let u = if hi > lo {
-                (score as f64 - lo) / (hi - lo)
-            } else {
-                0.0
-            };
-            (eps * u / 2.0).exp()
-        };
-        let total: f64 = scored.iter().map(|d| weight(d.score)).sum();
-        scored
-            .iter()
-            .find(|d| d.offer == probe)
-            .map_or(0.0, |d| weight(d.score) / total)
-    };
-    let (p_holder, p_other) = (
-        probe_probability(&shopper_profile(true)),
-        probe_probability(&shopper_profile(false)),
-    );
-    let mut rows: Vec<AuditRow> = report_counts
-        .iter()
-        .map(|&r| AuditRow {
-            reports: r,
-            exact: 0.0,
-            noised: 0.0,
-            budgeted: 0.0,
-            private: 0.0,
-            bound: 0.0,
-        })
-        .collect();
-    for shopper in 0..shoppers {
-        let sensitive = shopper % 2 == 0;
-        let profile = shopper_profile(sensitive);
-        let shown = choose(&catalog, &profile, &s, &scoring, &req, &mut rng)[0].offer;
-        // The attacker's view: the exact reports, and the noised ones in order.
-        let noised: Vec<bool> = (0..max_reports)
-            .map(|_| noised_report(shown, k, eps, &mut rng) == probe)
-            .collect();
-        // With private choice each shown (and reported) offer is a fresh draw, within the budget.
-        let drawn: Vec<bool> = (0..max_reports.min(budget_reports))
-            .map(|_| {
-                choose_private(&catalog, &profile, &s, &scoring, &req, eps, &mut rng)[0].offer
-                    == probe
-            })
-            .collect();
-        for row in rows.iter_mut() {
-            let exact_guess = row.reports > 0 && shown == probe;
-            let n = row.reports;
-            let noised_guess = guess(noised[..n].iter().filter(|&&x| x).count(), n, p, q);
-            let m = n.min(budget_reports);
-            let budgeted_guess = guess(noised[..m].iter().filter(|&&x| x).count(), m, p, q);
-            let private_guess = guess(
-                drawn[..m].iter().filter(|&&x| x).count(),
-                m,
-                p_holder,
-                p_other,
-            );
-            for (hit, slot) in [
-                (exact_guess, &mut row.exact),
-                (noised_guess, &mut row.noised),
-                (budgeted_guess, &mut row.budgeted),
-                (private_guess, &mut row.private),
-            ] {
-                if hit == sensitive {
-                    *slot += 1.0 / shoppers as f64;
-                }
-            }
-        }
-    }
-    for row in rows.iter_mut() {
-        let spent = row.reports.min(budget_reports) as f64 * eps;
-        row.bound = spent.exp() / (1.0 + spent.exp());
-    }
-    rows
 }

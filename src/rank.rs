@@ -37,6 +37,8 @@ use crate::catalog::Catalog;
 use crate::profile::{OfferHistory, Profile, Settings};
 use crate::Millis;
 
+pub use crate::random::{Random, SplitMix64};
+
 mod explain;
 pub use explain::{explain, explanation, Explanation};
 
@@ -93,36 +95,6 @@ impl Default for Scoring {
             dismiss_suppression_ms: 48 * HOUR,
             just_bought_ms: 7 * DAY,
         }
-    }
-}
-
-/// A source of random numbers, passed in so that every decision can be replayed.
-pub trait Random {
-    /// 64 random bits.
-    fn next_u64(&mut self) -> u64;
-
-    /// A uniform number in [0, 1).
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// A uniform integer in [0, n), n > 0.
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
-    }
-}
-
-/// SplitMix64: small, fast, and enough for exploration. Seeded by the caller.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl Random for SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
     }
 }
 
@@ -459,7 +431,7 @@ impl Question {
     /// The question `req` asks of `catalog`.
     pub fn of(catalog: &Catalog, req: &Request) -> Question {
         use std::hash::Hasher;
-        let mut h = crate::catalog::Fx::default();
+        let mut h = crate::hash::Fx::default();
         h.write_u64(catalog.content_hash());
         h.write_usize(req.count.max(1));
         h.write_u64(req.now.div_euclid(DAY) as u64);

@@ -315,8 +315,8 @@ impl SafeguardState {
     pub fn prune(&mut self, now: Millis, settings: &PrivacySettings) {
         self.spent.prune(now, settings);
         self.bits.prune(now, settings);
-        self.catalogs.retain(|c| now - c.t < settings.window_ms);
-        self.answers.retain(|a| now - a.t < settings.window_ms);
+        self.catalogs.retain(|c| settings.in_window(c.t, now));
+        self.answers.retain(|a| settings.in_window(a.t, now));
         self.fit();
     }
 
@@ -324,7 +324,7 @@ impl SafeguardState {
     pub fn answer(&self, q: u64, now: Millis, settings: &PrivacySettings) -> Option<&Answer> {
         self.answers
             .iter()
-            .find(|a| a.q == q && now - a.t < settings.window_ms)
+            .find(|a| a.q == q && settings.in_window(a.t, now))
     }
 
     /// Keeps every list within the bound [`SafeguardState::decode`] checks, whatever added to

@@ -38,25 +38,7 @@ pub const MAGIC: &[u8; 4] = b"PRCB";
 pub const BINARY_VERSION: u16 = 2;
 const NONE: u32 = u32::MAX;
 
-/// A 64-bit checksum of bytes: multiply-rotate over 8-byte words (fast, not cryptographic).
-pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut h = 0x243f_6a88_85a3_08d3u64 ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        h = mix(
-            h,
-            u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
-        );
-    }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    mix(h, u64::from_le_bytes(tail))
-}
-
-pub(crate) fn mix(h: u64, x: u64) -> u64 {
-    let v = (h ^ x).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    v ^ (v >> 29)
-}
+pub use crate::hash::checksum;
 
 struct Writer(Vec<u8>);
 

@@ -24,52 +24,19 @@
 use std::cell::Cell;
 use std::collections::HashMap as StdHashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Code, Error, Result};
+use crate::hash::Fx;
 use crate::Millis;
 
 pub mod binary;
 
-/// The Fx hash (as in rustc): much faster than SipHash for the short strings a catalog
-/// interns. Catalogs come from the retailer's own server, so hash flooding is not a concern.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Fx(u64);
-
-impl Fx {
-    fn add(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.add(u64::from_le_bytes(tail));
-    }
-    fn write_u8(&mut self, b: u8) {
-        self.add(b as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A hash map with the Fx hash.
+/// A hash map with the crate's one hash ([`crate::hash::Fx`]).
 pub(crate) type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// The catalog format version this library reads.
@@ -1135,7 +1102,7 @@ impl Catalog {
     /// item names, not their positions in the vocabulary), so that the JSON and binary forms
     /// of one catalog hash alike.
     fn compute_hash(&self) -> u64 {
-        use binary::{checksum, mix};
+        use crate::hash::{checksum, mix};
         let tag_hash: Vec<u64> = self
             .tag_names
             .iter()
@@ -1196,47 +1163,76 @@ impl Catalog {
         h
     }
 
-    /// The catalog back in its intermediate form (for re-encoding, for example as binary).
-    pub fn to_raw(&self) -> RawCatalog {
-        let offers = (0..self.len())
-            .map(|i| {
-                let o = &self.offers[i];
-                RawOffer {
-                    id: o.id.clone(),
-                    tags: TagWeights(
-                        self.tags_of(i)
-                            .map(|(t, w)| (t.to_string(), w as f64))
-                            .collect(),
-                    ),
-                    items: self.items_of(i).map(str::to_string).collect(),
-                    related: TagWeights(
-                        self.related_of(i)
-                            .map(|(t, w)| (t.to_string(), w as f64))
-                            .collect(),
-                    ),
-                    boost: o.boost as f64,
-                    popularity: o.popularity as f64,
-                    caps: RawCaps {
-                        per_hour: o.caps.per_hour.map(f64::from),
-                        per_day: o.caps.per_day.map(f64::from),
-                        per_week: o.caps.per_week.map(f64::from),
-                        total: o.caps.total.map(f64::from),
-                    },
-                    start: o.start.map(format_rfc3339),
-                    end: o.end.map(format_rfc3339),
-                    requires: self.requires_of(i).map(str::to_string).collect(),
-                    excludes: self.excludes_of(i).map(str::to_string).collect(),
-                    buy_again: o.buy_again,
-                    creative: o.creative.clone(),
-                }
-            })
+    /// The catalog written back as version-1 JSON, tags and lists in their order and the
+    /// creative byte for byte as published: what `from_json` reads to the same catalog. For
+    /// the native tool and the fuzz targets; not in the WebAssembly build.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_json(&self) -> String {
+        use std::fmt::Write;
+        let s = |t: &str| serde_json::to_string(t).expect("a string is JSON");
+        let n = |x: f32| serde_json::to_string(&(x as f64)).expect("a finite number is JSON");
+        let list = |v: Vec<&str>| v.into_iter().map(s).collect::<Vec<_>>().join(",");
+        let map = |v: Vec<(&str, f32)>| {
+            v.into_iter()
+                .map(|(k, w)| format!("{}:{}", s(k), n(w)))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut out = format!(
+            r#"{{"version":{CATALOG_VERSION},"id":{},"offers":["#,
+            s(&self.id)
+        );
+        for i in 0..self.len() {
+            let o = &self.offers[i];
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                r#"{{"id":{},"tags":{{{}}},"items":[{}],"boost":{},"popularity":{},"buyAgain":{}"#,
+                s(&o.id),
+                map(self.tags_of(i).collect()),
+                list(self.items_of(i).collect()),
+                n(o.boost),
+                n(o.popularity),
+                o.buy_again,
+            );
+            let related: Vec<_> = self.related_of(i).collect();
+            if !related.is_empty() {
+                let _ = write!(out, r#","related":{{{}}}"#, map(related));
+            }
+            let caps: Vec<String> = [
+                ("perHour", o.caps.per_hour),
+                ("perDay", o.caps.per_day),
+                ("perWeek", o.caps.per_week),
+                ("total", o.caps.total),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| format!(r#""{k}":{v}"#)))
             .collect();
-        RawCatalog {
-            version: Some(CATALOG_VERSION),
-            id: Some(self.id.clone()),
-            offers: RawOffers(offers),
-            fallback: self.fallback.map(|i| self.offers[i].id.clone()),
+            let _ = write!(out, r#","caps":{{{}}}"#, caps.join(","));
+            for (k, t) in [("start", o.start), ("end", o.end)] {
+                if let Some(t) = t {
+                    let _ = write!(out, r#","{k}":{}"#, s(&format_rfc3339(t)));
+                }
+            }
+            let _ = write!(
+                out,
+                r#","requires":[{}],"excludes":[{}]"#,
+                list(self.requires_of(i).collect()),
+                list(self.excludes_of(i).collect())
+            );
+            if let Some(cr) = &o.creative {
+                let _ = write!(out, r#","creative":{cr}"#);
+            }
+            out.push('}');
         }
+        out.push(']');
+        if let Some(f) = self.fallback {
+            let _ = write!(out, r#","fallback":{}"#, s(&self.offers[f].id));
+        }
+        out.push('}');
+        out
     }
 }
 

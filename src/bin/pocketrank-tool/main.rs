@@ -21,6 +21,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod attacks;
 #[cfg(not(target_arch = "wasm32"))]
+mod audit;
+#[cfg(not(target_arch = "wasm32"))]
 mod relations;
 #[cfg(not(target_arch = "wasm32"))]
 mod replay;
@@ -146,13 +148,7 @@ fn audit(args: &[String]) -> Result<(), String> {
     };
     let k = arg(0, 5.0)? as usize;
     let shoppers = 4000;
-    let rows = pocketrank::privacy::probing_attack(
-        k,
-        &settings,
-        &[1, 2, 4, 8, 16, 32, 64, 128],
-        shoppers,
-        2026,
-    );
+    let rows = audit::probing_attack(k, &settings, &[1, 2, 4, 8, 16, 32, 64, 128], shoppers, 2026);
     println!(
         "Probing attack: catalogs of {k} offers (one tagged with a sensitive interest), {shoppers} shoppers of whom half hold it; ε = {} per report, budget {} per window",
         settings.epsilon_per_report, settings.budget_per_window
