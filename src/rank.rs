@@ -217,6 +217,8 @@ pub struct Decision {
 struct View {
     /// Per catalog tag: affinity·sat(interest) + context·[in context].
     tag_value: Vec<f32>,
+    /// Per catalog tag: context·[in context] alone (the score without the shopper).
+    tag_context: Vec<f32>,
     /// Per catalog tag: present in the profile or in the context (for requires/excludes).
     tag_present: Vec<bool>,
     /// Per catalog item: sat(history).
@@ -261,6 +263,7 @@ impl View {
         let ni = catalog.item_count();
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
+        let mut tag_context = vec![0f32; nt];
         let mut item_value = vec![0f32; ni];
         // Only a catalog with relations needs these (the loop skips them otherwise).
         let with_relations = personal && catalog.has_relations();
@@ -319,6 +322,7 @@ impl View {
             }
             if let Some(id) = catalog.tag_id(tag) {
                 tag_value[id as usize] += scoring.context;
+                tag_context[id as usize] = scoring.context;
                 tag_present[id as usize] = true;
             }
         }
@@ -337,6 +341,7 @@ impl View {
         }
         View {
             tag_value,
+            tag_context,
             tag_present,
             item_value,
             recent_value,
@@ -347,6 +352,7 @@ impl View {
         }
     }
 
+    #[inline]
     fn eligible(&self, catalog: &Catalog, i: usize, now: Millis) -> bool {
         let o = catalog.offer(i);
         if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
@@ -365,10 +371,19 @@ impl View {
     }
 
     fn score(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> f32 {
+        self.scores(catalog, scoring, i).0
+    }
+
+    /// The score of offer `i`, and its score without the shopper (the page context and the
+    /// server's priors only: what an empty profile would give), from one pass over its tags.
+    #[inline]
+    fn scores(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> (f32, f32) {
         let (ids, ws) = catalog.offer_tag_slice(i);
         let mut s = 0f32;
+        let mut blank = 0f32;
         for (&t, &w) in ids.iter().zip(ws) {
             s += w * self.tag_value[t as usize];
+            blank += w * self.tag_context[t as usize];
         }
         let mut best_item = 0f32;
         for &it in catalog.offer_item_slice(i) {
@@ -379,7 +394,10 @@ impl View {
         }
         let o = catalog.offer(i);
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
-        s + scoring.item * best_item + prior * o.popularity + o.boost
+        (
+            s + scoring.item * best_item + prior * o.popularity + o.boost,
+            blank + scoring.item * 0.0 + scoring.popularity * o.popularity + o.boost,
+        )
     }
 }
 
@@ -504,10 +522,19 @@ pub fn choose(
     let personal = !profile.paused && !profile.is_empty();
     let view = View::build(catalog, profile, settings, scoring, req, personal);
 
-    let mut eligible: Vec<(f32, usize)> = (0..catalog.len())
-        .filter(|&i| view.eligible(catalog, i, req.now))
-        .map(|i| (view.score(catalog, scoring, i), i))
-        .collect();
+    // One pass: each eligible offer's score, and (for a personal choice) its score without
+    // the shopper, which decides whether a pick is `personal` (below).
+    let mut eligible: Vec<(f32, usize)> = Vec::with_capacity(catalog.len());
+    let mut blank: Vec<(f32, usize)> = Vec::with_capacity(if personal { catalog.len() } else { 0 });
+    for i in 0..catalog.len() {
+        if view.eligible(catalog, i, req.now) {
+            let (s, b) = view.scores(catalog, scoring, i);
+            eligible.push((s, i));
+            if personal {
+                blank.push((b, i));
+            }
+        }
+    }
     let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
 
     let make = |i: usize, s: f32, reason: Reason| {
@@ -533,20 +560,10 @@ pub fn choose(
     let fallback_eligible = catalog
         .fallback()
         .filter(|&f| eligible.iter().any(|&(_, j)| j == f));
-    let blank: Vec<(f32, usize)> = if personal {
-        let v = View::build(catalog, profile, settings, scoring, req, false);
-        let mut b: Vec<(f32, usize)> = eligible
-            .iter()
-            .map(|&(_, i)| (v.score(catalog, scoring, i), i))
-            .collect();
-        if b.len() > shortlist {
-            b.select_nth_unstable_by(shortlist - 1, by_score);
-            b.truncate(shortlist);
-        }
-        b
-    } else {
-        Vec::new()
-    };
+    if blank.len() > shortlist {
+        blank.select_nth_unstable_by(shortlist - 1, by_score);
+        blank.truncate(shortlist);
+    }
     // Exploration draws from every eligible offer, not only the shortlist.
     let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
         eligible.iter().map(|&(_, i)| i).collect()

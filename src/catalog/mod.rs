@@ -168,6 +168,7 @@ impl Catalog {
     }
 
     /// The offer at `index`.
+    #[inline]
     pub fn offer(&self, index: usize) -> &Offer {
         &self.offers[index]
     }
@@ -251,6 +252,7 @@ impl Catalog {
     pub(crate) fn item_id(&self, item: &str) -> Option<u32> {
         self.item_index.get(item).copied()
     }
+    #[inline]
     pub(crate) fn offer_tag_slice(&self, offer: usize) -> (&[u32], &[f32]) {
         let (a, b) = self.offers[offer].tags;
         (
@@ -258,11 +260,13 @@ impl Catalog {
             &self.tag_weights[a as usize..b as usize],
         )
     }
+    #[inline]
     pub(crate) fn offer_item_slice(&self, offer: usize) -> &[u32] {
         let (a, b) = self.offers[offer].items;
         &self.item_ids[a as usize..b as usize]
     }
     /// An offer's related items (indices into the item vocabulary) and their similarities.
+    #[inline]
     pub(crate) fn offer_related_slice(&self, offer: usize) -> (&[u32], &[f32]) {
         let (a, b) = self.offers[offer].related;
         (

@@ -1,0 +1,91 @@
+//! `cargo run --release --example choose_timing`: native cost of one decision (top 10) at 100,
+//! 1,000 and 10,000 offers, split into the ranking (`rank::choose`) and what the engine adds
+//! (sync, the question's hash, the privacy record). In-memory store; the browser adds the
+//! JS boundary (options in, decisions out).
+use pocketrank::privacy::{PrivacySettings, ReportMode};
+use pocketrank::rank::{choose, Request};
+use pocketrank::{Catalog, Engine, Event, EventKind, MemoryStore, Scoring, Settings, SplitMix64};
+
+fn catalog(n: usize) -> Catalog {
+    let mut rng = SplitMix64(n as u64);
+    let offers: Vec<String> = (0..n)
+        .map(|i| {
+            let tags: Vec<String> = (0..8)
+                .map(|k| format!(r#""tag:t{}":{:.2}"#, (i * 7 + k * 61 + (rng.0 as usize % 13)) % 500, 0.2 + (k as f64) / 10.0))
+                .collect();
+            rng.0 = rng.0.wrapping_mul(6364136223846793005).wrapping_add(1);
+            format!(
+                r#"{{"id":"offer-{i}","tags":{{{}}},"items":["sku-{i}"],"popularity":{:.3},"boost":{:.3},"creative":{{"title":"Offer {i}","price":{i}}}}}"#,
+                tags.join(","),
+                (i % 97) as f64 / 97.0,
+                (i % 5) as f64 / 50.0
+            )
+        })
+        .collect();
+    Catalog::from_json(&format!(
+        r#"{{"version":1,"id":"c{n}","offers":[{}]}}"#,
+        offers.join(",")
+    ))
+    .unwrap()
+}
+
+fn time<T>(rounds: u32, mut f: impl FnMut() -> T) -> std::time::Duration {
+    let _ = f();
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(f());
+    }
+    t.elapsed() / rounds
+}
+
+fn main() {
+    let now = 1_795_910_400_000;
+    let privacy = PrivacySettings {
+        mode: ReportMode::Noised,
+        epsilon_per_report: 1.0,
+        ..PrivacySettings::default()
+    };
+    let scoring = Scoring {
+        exploration: 0.0,
+        diversity: 0.0,
+        ..Scoring::default()
+    };
+    let mut e = Engine::open(
+        Box::new(MemoryStore::new()),
+        "t",
+        Settings::default(),
+        scoring.clone(),
+        now,
+    )
+    .unwrap();
+    e.set_privacy(privacy, now).unwrap();
+    for k in 0..50 {
+        e.record(
+            &Event::new(EventKind::View, [format!("tag:t{}", k * 9)])
+                .with_item(format!("sku-{}", k * 3)),
+            now,
+        )
+        .unwrap();
+    }
+    for n in [100, 1_000, 10_000] {
+        let c = catalog(n);
+        let req = Request {
+            count: 10,
+            ..Request::new(10, now)
+        };
+        let rounds = if n >= 10_000 { 200 } else { 2_000 };
+        let profile = e.profile().clone();
+        let rank = time(rounds, || {
+            choose(
+                &c,
+                &profile,
+                &Settings::default(),
+                &scoring,
+                &req,
+                &mut SplitMix64(1),
+            )
+        });
+        let engine = time(rounds, || e.choose(&c, &req, &mut SplitMix64(1), false));
+        println!("{n:>6} offers: rank::choose {rank:>10.1?}  Engine::choose {engine:>10.1?}");
+    }
+}
