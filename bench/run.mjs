@@ -94,7 +94,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function main() {
   execFileSync("cargo", ["build", "--release", "--quiet", "--bin", "pocketrank-tool"], { cwd: ROOT, stdio: "inherit" });
   await prepare();
-  const server = await startServer({ port: 0, www: HERE, pkg: join(ROOT, "pkg"), quiet: true });
+  const server = await startServer({ port: 0, www: HERE, pkg: join(ROOT, "pkg"), quiet: true, isolated: true });
   const b = await browser();
   const lines = [];
   const say = (s = "") => { lines.push(s); console.log(s); };
@@ -108,6 +108,7 @@ async function main() {
     const chromium = (await b.context.browser()?.version?.()) ?? execFileSync("chromium", ["--version"]).toString().trim();
 
     say(`pocketrank benchmark — ${new Date().toISOString().slice(0, 10)}, ${chromium}, Node ${process.version}${quick ? " (quick)" : ""}`);
+    say(`Timer: cross-origin isolated ${main.timer.isolated ? "yes" : "NO"}, performance.now() step ${main.timer.stepUs.toFixed(1)} µs; each figure is a median over batches of at least 3 ms`);
     say();
     say("Ranking (top 10 of a catalog already in memory; 8 tags per offer from 500; a profile of 50 interests)");
     say();

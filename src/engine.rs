@@ -1193,7 +1193,7 @@ impl ProfileView {
                 last_seen: i.last_seen,
             })
             .collect();
-        interests.sort_by(|a, b| {
+        crate::sort::sort_by(&mut interests, |a, b| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.tag.cmp(&b.tag))
@@ -1211,7 +1211,7 @@ impl ProfileView {
                 last_purchase: h.last_purchase,
             })
             .collect();
-        items.sort_by(|a, b| {
+        crate::sort::sort_by(&mut items, |a, b| {
             b.weight
                 .total_cmp(&a.weight)
                 .then_with(|| a.item.cmp(&b.item))

@@ -44,6 +44,7 @@ pub mod profile;
 pub mod random;
 pub mod rank;
 pub mod safeguard;
+mod sort;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]

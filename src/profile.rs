@@ -649,7 +649,7 @@ impl Profile {
         }
         let h = self.offers.entry(offer.to_string()).or_default();
         h.recent.push(now);
-        h.recent.sort_unstable();
+        crate::sort::sort_by(&mut h.recent, Ord::cmp);
         h.total = h.total.saturating_add(1);
         self.prune(now, settings);
     }
@@ -1144,7 +1144,7 @@ impl Stored {
             if recent.len() > MAX_WINDOW_CAP as usize {
                 return Err(invalid(format!("offer {offer:?} has too many impressions")));
             }
-            recent.sort_unstable();
+            crate::sort::sort_by(&mut recent, Ord::cmp);
             if p.offers
                 .insert(
                     offer.clone(),

@@ -455,7 +455,7 @@ impl Question {
         h.write_u64(req.now.div_euclid(DAY) as u64);
         for list in [req.context, req.exclude] {
             let mut sorted: Vec<&str> = list.iter().map(String::as_str).collect();
-            sorted.sort_unstable();
+            crate::sort::sort_by(&mut sorted, Ord::cmp);
             sorted.dedup();
             h.write_usize(sorted.len());
             for s in sorted {
@@ -575,7 +575,7 @@ pub fn choose(
         eligible.select_nth_unstable_by(shortlist - 1, by_score);
         eligible.truncate(shortlist);
     }
-    eligible.sort_by(by_score);
+    crate::sort::sort_by(&mut eligible, by_score);
 
     while out.len() < count && !eligible.is_empty() {
         // With several slots the first always holds the best offer: exploration uses the others.
@@ -773,7 +773,7 @@ fn decision(
         });
     }
     // Every term, so that they add up to the score; the explanation names the largest.
-    contributions.sort_by(|a, b| b.amount.total_cmp(&a.amount));
+    crate::sort::sort_by(&mut contributions, |a, b| b.amount.total_cmp(&a.amount));
     Decision {
         offer: i,
         offer_id: o.id.clone(),

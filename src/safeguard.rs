@@ -288,7 +288,7 @@ impl SafeguardState {
             }
         }
         if changed {
-            self.ledger.sort_by_key(|l| (l.t, l.id));
+            crate::sort::sort_by_key(&mut self.ledger, |l| (l.t, l.id));
         }
         for c in &other.catalogs {
             match self.catalogs.iter_mut().find(|x| x.h == c.h) {
@@ -334,23 +334,23 @@ impl SafeguardState {
     /// more ε as spent for longer, never less. Runs before every write.
     pub fn fit(&mut self) {
         if self.ledger.len() > MAX_LEDGER {
-            self.ledger.sort_by_key(|l| (l.t, l.id));
+            crate::sort::sort_by_key(&mut self.ledger, |l| (l.t, l.id));
             let drop = self.ledger.len() - MAX_LEDGER;
             self.ledger.drain(..drop);
         }
         if self.catalogs.len() > MAX_CATALOGS {
-            self.catalogs.sort_by_key(|c| (c.t, c.h));
+            crate::sort::sort_by_key(&mut self.catalogs, |c| (c.t, c.h));
             let drop = self.catalogs.len() - MAX_CATALOGS;
             self.catalogs.drain(..drop);
         }
         if self.answers.len() > MAX_ANSWERS {
-            self.answers.sort_by_key(|a| (a.t, a.q));
+            crate::sort::sort_by_key(&mut self.answers, |a| (a.t, a.q));
             let drop = self.answers.len() - MAX_ANSWERS;
             self.answers.drain(..drop);
         }
         for spends in [&mut self.spent.spent, &mut self.bits.spent] {
             if spends.len() > MAX_SPENDS {
-                spends.sort_by_key(|x| (x.t, x.id));
+                crate::sort::sort_by_key(spends, |x| (x.t, x.id));
                 while spends.len() > MAX_SPENDS {
                     let first = spends.remove(0);
                     spends[0].e += first.e;

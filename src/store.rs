@@ -186,7 +186,7 @@ pub fn set_aside(
         .into_iter()
         .filter(|k| k.starts_with(&prefix) && *k != key)
         .collect();
-    kept.sort_by(|a, b| order(b).cmp(&order(a)).then(b.cmp(a)));
+    crate::sort::sort_by(&mut kept, |a, b| order(b).cmp(&order(a)).then(b.cmp(a)));
     let mut bytes = text.len();
     let mut count = 1;
     for k in kept {
