@@ -67,7 +67,16 @@ fn main() {
         )
         .unwrap();
     }
-    for n in [100, 1_000, 10_000] {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number of offers"))
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![100, 1_000, 10_000]
+    } else {
+        sizes
+    };
+    for n in sizes {
         let c = catalog(n);
         let req = Request {
             count: 10,
