@@ -11,7 +11,7 @@
 //! - every write re-reads the stored profile first, so that two tabs recording at the
 //!   same time lose nothing.
 
-use std::collections::BTreeMap;
+use crate::map::SortedMap as BTreeMap;
 
 use serde::Serialize;
 

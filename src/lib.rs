@@ -39,6 +39,7 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 mod hash;
+pub mod map;
 pub mod privacy;
 pub mod profile;
 pub mod random;

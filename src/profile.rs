@@ -20,7 +20,7 @@
 //! assert_eq!(profile.interest_weight("category:running", later, &settings), 0.5);
 //! ```
 
-use std::collections::BTreeMap;
+use crate::map::SortedMap as BTreeMap;
 
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 //! without storage use [`MemoryStore`]. Every key pocketrank writes starts with
 //! `pocketrank:<namespace>:`, so that [`clear`] can remove them all.
 
-use std::collections::BTreeMap;
+use crate::map::SortedMap as BTreeMap;
 
 use crate::error::{Code, Error, Result};
 

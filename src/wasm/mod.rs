@@ -39,7 +39,7 @@ const DAY_MS: f64 = 86_400_000.0;
 /// The generated TypeScript (see `types.rs`).
 #[allow(non_upper_case_globals)]
 pub mod ts {
-    use std::collections::BTreeMap;
+    use crate::map::SortedMap as BTreeMap;
 
     use serde::de::IgnoredAny;
     use wasm_bindgen::prelude::*;
@@ -578,7 +578,7 @@ pub struct Decision {
 #[derive(Deserialize)]
 struct CreativeLabels {
     #[serde(default)]
-    labels: std::collections::BTreeMap<String, String>,
+    labels: crate::map::SortedMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
