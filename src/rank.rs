@@ -216,24 +216,26 @@ pub struct Decision {
 /// Everything that is needed about the profile for one catalog, as dense vectors.
 struct View {
     /// Per catalog tag: affinity·sat(interest) + context·[in context].
-    tag_value: Vec<f32>,
+    tag_value: Box<[f32]>,
+    /// Per catalog tag: sat(interest), 0 without one (the interest term of the contributions).
+    tag_sat: Box<[f32]>,
     /// Per catalog tag: context·[in context] alone (the score without the shopper).
-    tag_context: Vec<f32>,
+    tag_context: Box<[f32]>,
     /// Per catalog tag: present in the profile or in the context (for requires/excludes).
-    tag_present: Vec<bool>,
+    tag_present: Box<[bool]>,
     /// Per catalog item: sat(history).
-    item_value: Vec<f32>,
+    item_value: Box<[f32]>,
     /// Per catalog item: related · recency^rank among the recent items (0 if not recent).
-    recent_value: Vec<f32>,
+    recent_value: Box<[f32]>,
     /// Per catalog item: Σ similarity · recent_value over the recent items whose offers list
     /// it as related.
-    related_value: Vec<f32>,
+    related_value: Box<[f32]>,
     /// Per offer: Σ similarity · recent_value over the recent items it lists as related.
-    listed_value: Vec<f32>,
+    listed_value: Box<[f32]>,
     /// Per catalog item: bought within `just_bought_ms`.
-    just_bought: Vec<bool>,
+    just_bought: Box<[bool]>,
     /// Per offer: blocked by caps or a dismissal.
-    blocked: Vec<bool>,
+    blocked: Box<[bool]>,
 }
 
 fn sat(x: f64, k: f32) -> f32 {
@@ -264,6 +266,7 @@ impl View {
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
         let mut tag_context = vec![0f32; nt];
+        let mut tag_sat = vec![0f32; nt];
         let mut item_value = vec![0f32; ni];
         // Only a catalog with relations needs these (the loop skips them otherwise).
         let with_relations = personal && catalog.has_relations();
@@ -276,7 +279,8 @@ impl View {
             for (tag, interest) in &profile.interests {
                 if let Some(id) = catalog.tag_id(tag) {
                     let w = settings.decay(interest.weight, interest.updated, req.now);
-                    tag_value[id as usize] += scoring.affinity * sat(w, scoring.saturation);
+                    tag_sat[id as usize] = sat(w, scoring.saturation);
+                    tag_value[id as usize] += scoring.affinity * tag_sat[id as usize];
                     tag_present[id as usize] = w > 0.0;
                 }
             }
@@ -339,16 +343,19 @@ impl View {
                 blocked[i] |= dismissed || capped(history, &catalog.offer(i).caps, req.now);
             }
         }
+        // Boxed slices: indexing them is plain code even at opt-level "z", where indexing a
+        // `Vec` stays a call (the scoring loop indexes these once per tag of every offer).
         View {
-            tag_value,
-            tag_context,
-            tag_present,
-            item_value,
-            recent_value,
-            related_value,
-            listed_value,
-            just_bought,
-            blocked,
+            tag_value: tag_value.into_boxed_slice(),
+            tag_context: tag_context.into_boxed_slice(),
+            tag_sat: tag_sat.into_boxed_slice(),
+            tag_present: tag_present.into_boxed_slice(),
+            item_value: item_value.into_boxed_slice(),
+            recent_value: recent_value.into_boxed_slice(),
+            related_value: related_value.into_boxed_slice(),
+            listed_value: listed_value.into_boxed_slice(),
+            just_bought: just_bought.into_boxed_slice(),
+            blocked: blocked.into_boxed_slice(),
         }
     }
 
@@ -501,9 +508,7 @@ pub fn decisions_for(
         .iter()
         .map(|&(i, reason)| {
             let s = view.score(catalog, scoring, i);
-            decision(
-                catalog, &view, scoring, profile, settings, req, i, s, reason,
-            )
+            decision(catalog, &view, scoring, profile, req, i, s, reason)
         })
         .collect()
 }
@@ -538,9 +543,7 @@ pub fn choose(
     let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
 
     let make = |i: usize, s: f32, reason: Reason| {
-        decision(
-            catalog, &view, scoring, profile, settings, req, i, s, reason,
-        )
+        decision(catalog, &view, scoring, profile, req, i, s, reason)
     };
     let mut out: Vec<Decision> = Vec::with_capacity(count);
     if !personal {
@@ -575,7 +578,10 @@ pub fn choose(
         eligible.select_nth_unstable_by(shortlist - 1, by_score);
         eligible.truncate(shortlist);
     }
-    crate::sort::sort_by(&mut eligible, by_score);
+    // The hot path's one exception to crate::sort: the shortlist, in the standard unstable sort
+    // that shares its partitioning with the selection above (ties are broken by index, so
+    // the order is the same as a stable sort's).
+    eligible.sort_unstable_by(by_score);
 
     while out.len() < count && !eligible.is_empty() {
         // With several slots the first always holds the best offer: exploration uses the others.
@@ -665,7 +671,6 @@ fn decision(
     view: &View,
     scoring: &Scoring,
     profile: &Profile,
-    settings: &Settings,
     req: &Request,
     i: usize,
     score: f32,
@@ -675,9 +680,10 @@ fn decision(
     let (ids, ws) = catalog.offer_tag_slice(i);
     for (&t, &w) in ids.iter().zip(ws) {
         let tag = catalog.tag_name(t);
-        let interest = profile.interest_weight(tag, req.now, settings);
+        // The same term the score added (from the view, not looked up again).
+        let interest = view.tag_sat[t as usize];
         if interest > 0.0 && !profile.paused {
-            let amount = w * scoring.affinity * sat(interest, scoring.saturation);
+            let amount = w * scoring.affinity * interest;
             contributions.push(Contribution {
                 factor: Factor::Interest(tag.to_string()),
                 amount,
@@ -827,7 +833,6 @@ pub fn choose_private(
             &view,
             scoring,
             profile,
-            settings,
             req,
             i,
             s,

@@ -105,28 +105,30 @@ pub struct Offer {
 /// A validated catalog, ready for ranking.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {
+    // The columns the ranking loop reads are boxed slices: indexing them is plain code even at
+    // opt-level "z", where indexing a `Vec` stays a function call.
     id: String,
-    offers: Vec<Offer>,
+    offers: Box<[Offer]>,
     offer_index: HashMap<String, u32>,
     fallback: Option<usize>,
     tag_names: Vec<String>,
     tag_index: HashMap<String, u32>,
-    tag_ids: Vec<u32>,
-    tag_weights: Vec<f32>,
+    tag_ids: Box<[u32]>,
+    tag_weights: Box<[f32]>,
     item_names: Vec<String>,
     item_index: HashMap<String, u32>,
-    item_ids: Vec<u32>,
-    related_ids: Vec<u32>,
-    related_weights: Vec<f32>,
+    item_ids: Box<[u32]>,
+    related_ids: Box<[u32]>,
+    related_weights: Box<[f32]>,
     /// Item → the offers that have it among their items: `offers_by_item[starts[i]..starts[i+1]]`
     /// (derived at assembly, for reading relations from a recent item's side).
-    item_offer_starts: Vec<u32>,
-    item_offers: Vec<u32>,
+    item_offer_starts: Box<[u32]>,
+    item_offers: Box<[u32]>,
     /// Item → the offers that list it as related, with the similarity:
     /// `listing_offers[listing_starts[i]..listing_starts[i+1]]` (derived at assembly, so that
     /// scoring visits only the offers related to the shopper's recent items).
-    listing_starts: Vec<u32>,
-    listing_offers: Vec<(u32, f32)>,
+    listing_starts: Box<[u32]>,
+    listing_offers: Box<[(u32, f32)]>,
     hash: u64,
 }
 
@@ -1033,22 +1035,22 @@ impl Catalog {
     ) -> Catalog {
         let mut c = Catalog {
             id,
-            offers,
+            offers: offers.into_boxed_slice(),
             offer_index,
             fallback,
             tag_names,
             tag_index,
-            tag_ids,
-            tag_weights,
+            tag_ids: tag_ids.into_boxed_slice(),
+            tag_weights: tag_weights.into_boxed_slice(),
             item_names,
             item_index,
-            item_ids,
-            related_ids,
-            related_weights,
-            item_offer_starts: Vec::new(),
-            item_offers: Vec::new(),
-            listing_starts: Vec::new(),
-            listing_offers: Vec::new(),
+            item_ids: item_ids.into_boxed_slice(),
+            related_ids: related_ids.into_boxed_slice(),
+            related_weights: related_weights.into_boxed_slice(),
+            item_offer_starts: Box::default(),
+            item_offers: Box::default(),
+            listing_starts: Box::default(),
+            listing_offers: Box::default(),
             hash: 0,
         };
         if c.has_relations() {
@@ -1076,8 +1078,8 @@ impl Catalog {
                 fill[it as usize] += 1;
             }
         }
-        self.item_offer_starts = starts;
-        self.item_offers = offers;
+        self.item_offer_starts = starts.into_boxed_slice();
+        self.item_offers = offers.into_boxed_slice();
 
         let mut starts = vec![0u32; ni + 1];
         for &it in &self.related_ids {
@@ -1098,8 +1100,8 @@ impl Catalog {
                 fill[it as usize] += 1;
             }
         }
-        self.listing_starts = starts;
-        self.listing_offers = listing;
+        self.listing_starts = starts.into_boxed_slice();
+        self.listing_offers = listing.into_boxed_slice();
     }
 
     /// A hash of everything that can change a decision or a creative: by content (tag and
