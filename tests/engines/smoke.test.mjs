@@ -187,7 +187,9 @@ for (const engine of engines) {
 
     test("no page fetched anything but the demo server", (t) => {
       // (What the browser itself tried to reach elsewhere, stopped by the fence, for the log.)
-      t.diagnostic(`fenced: ${JSON.stringify(b.fenced.filter((l) => !l.includes("pocketrank-fence-check")))}`);
+      const fenced = new Map();
+      for (const line of b.fenced.filter((l) => !l.includes("pocketrank-fence-check"))) fenced.set(line, (fenced.get(line) ?? 0) + 1);
+      t.diagnostic(`the browser's own requests stopped by the fence: ${JSON.stringify(Object.fromEntries(fenced))}`);
       assert.ok(seen.length > 20, `the pages' requests were seen (${seen.length})`);
       const origin = new URL(server.url).origin;
       const elsewhere = seen.filter((u) => !u.startsWith("data:") && !u.startsWith("blob:") && new URL(u).origin !== origin && !u.includes("pocketrank-fence-check"));
