@@ -151,7 +151,7 @@ for (const engine of engines) {
       assert.equal(el.reported, "1");
       assert.ok(offerIds.has(el.offerId), el.offerId);
       assert.ok(el.text.includes(offer(el.offerId).creative.title), "the creative's title is shown");
-      assert.deepEqual(reportsSince(from).map((r) => [r.body, r.cookie, r.referer]), [[el.offerId, null, null]]);
+      assert.deepEqual(reportsSince(from).map((r) => [r.body, r.query, r.cookie, r.referer]), [[el.offerId, "", null, null]]);
     });
 
     test("Delete everything on Your data leaves no pocketrank key", async () => {
