@@ -20,8 +20,10 @@ export const ENGINES = {
     driver: process.env.GECKODRIVER ?? "geckodriver",
     driverArgs: (port) => ["--host", "127.0.0.1", "--port", String(port)],
     display: false,
-    capabilities: {
+    /** The session's capabilities, `fence` the proxy that drops what is bound elsewhere. */
+    capabilities: (fence) => ({
       browserName: "firefox",
+      proxy: { proxyType: "manual", httpProxy: fence, sslProxy: fence, noProxy: ["127.0.0.1"] },
       "moz:firefoxOptions": {
         binary: process.env.FIREFOX ?? "/usr/bin/firefox-esr",
         args: ["-headless"],
@@ -35,23 +37,25 @@ export const ENGINES = {
           "toolkit.telemetry.enabled": false,
           "browser.safebrowsing.update.enabled": false,
           "app.update.disabledForTesting": true,
-
         },
       },
-    },
+    }),
   },
   webkit: {
     name: "WebKitGTK (MiniBrowser)",
     driver: process.env.WEBKITWEBDRIVER ?? "WebKitWebDriver",
     driverArgs: (port) => [`--port=${port}`],
     display: true,
-    capabilities: {
+    // The fence is MiniBrowser's own --proxy: WebKitGTK 2.50 crashes at start about one time in
+    // five when a `proxy` capability has `noProxy` (in webkit_network_proxy_settings_new,
+    // reading past the host list), and the driver then never answers the new session.
+    capabilities: (fence) => ({
       browserName: "MiniBrowser",
       "webkitgtk:browserOptions": {
         binary: process.env.MINIBROWSER ?? "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
-        args: ["--automation"],
+        args: ["--automation", `--proxy=http://${fence}`, "--ignore-host=127.0.0.1"],
       },
-    },
+    }),
   },
 };
 
@@ -110,11 +114,14 @@ async function startFence() {
   return { port: server.address().port, fenced, stop: () => new Promise((r) => server.close(r)) };
 }
 
-async function call(base, method, path, body) {
+async function call(base, method, path, body, timeoutMs = 120_000) {
   const res = await fetch(base + path, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json; charset=utf-8" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch((e) => {
+    throw new Error(`WebDriver ${method} ${path}: ${e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : e.message}`);
   });
   const text = await res.text();
   let json;
@@ -178,11 +185,8 @@ export async function launch(engine, { timeoutMs = 30_000 } = {}) {
       await sleep(100);
     }
 
-    const capabilities = {
-      ...spec.capabilities,
-      proxy: { proxyType: "manual", httpProxy: `127.0.0.1:${fence.port}`, sslProxy: `127.0.0.1:${fence.port}`, noProxy: ["127.0.0.1"] },
-    };
-    const session = await call(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } }).catch((e) => {
+    const capabilities = spec.capabilities(`127.0.0.1:${fence.port}`);
+    const session = await call(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } }, timeoutMs).catch((e) => {
       throw new Error(`${e.message}\n${spec.driver} said: ${driverLog}`);
     });
     const path = `/session/${session.sessionId}`;
