@@ -150,7 +150,7 @@ export async function launch(engine, { timeoutMs = 30_000 } = {}) {
   const spec = ENGINES[engine];
   if (!spec) throw new Error(`unknown engine ${engine}: ${Object.keys(ENGINES).join(", ")}`);
   const cleanup = [];
-  const stopAll = async () => { for (const f of cleanup.reverse()) await f().catch(() => {}); };
+  const stopAll = async () => { while (cleanup.length) await cleanup.pop()().catch(() => {}); };
   try {
     const env = { ...process.env };
     if (spec.display) {
@@ -203,9 +203,7 @@ export async function launch(engine, { timeoutMs = 30_000 } = {}) {
       /** Runs `fn` in the page; resolves to what it returns (JSON-clonable values). */
       execute,
       /** Runs `fn(...args, done)` in the page; resolves to what it passes to `done`. */
-      executeAsync: (fn, ...args) => call(base, "POST", `${path}/execute/async`, {
-        script: typeof fn === "function" ? `return (${fn}).apply(null, arguments);` : fn, args,
-      }),
+      executeAsync: (fn, ...args) => call(base, "POST", `${path}/execute/async`, { script: scriptOf(fn), args }),
       /** Polls `fn` in the page until it returns a truthy value, which it resolves to. */
       async waitFor(fn, { timeout = timeoutMs, what = String(fn) } = {}, ...args) {
         const until = Date.now() + timeout;
