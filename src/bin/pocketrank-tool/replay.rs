@@ -390,7 +390,7 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
                 .map(|&(j, sim)| {
                     (
                         data.items[j as usize].clone(),
-                        serde_json::json!(relations::round(sim)),
+                        serde_json::json!(relations::round(sim * std::env::var("PR_SIMSCALE").ok().and_then(|v| v.parse::<f32>().ok()).unwrap_or(1.0))),
                     )
                 })
                 .collect();
@@ -411,6 +411,7 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
         .collect();
     let ids = planned.iter().map(|p| p.id.clone()).collect();
     let text = serde_json::json!({ "version": 1, "id": "replay", "offers": offers }).to_string();
+    if let Ok(p) = std::env::var("PR_CATALOG") { std::fs::write(p, &text).unwrap(); }
     let catalog =
         Catalog::from_json(&text).map_err(|e| format!("the formed catalog is refused: {e}"))?;
     let mut offers_of = vec![Vec::new(); data.items.len()];
