@@ -390,7 +390,7 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
                 .map(|&(j, sim)| {
                     (
                         data.items[j as usize].clone(),
-                        serde_json::json!(relations::round(sim * std::env::var("PR_SIMSCALE").ok().and_then(|v| v.parse::<f32>().ok()).unwrap_or(1.0))),
+                        serde_json::json!(relations::round(sim)),
                     )
                 })
                 .collect();
@@ -411,7 +411,6 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
         .collect();
     let ids = planned.iter().map(|p| p.id.clone()).collect();
     let text = serde_json::json!({ "version": 1, "id": "replay", "offers": offers }).to_string();
-    if let Ok(p) = std::env::var("PR_CATALOG") { std::fs::write(p, &text).unwrap(); }
     let catalog =
         Catalog::from_json(&text).map_err(|e| format!("the formed catalog is refused: {e}"))?;
     let mut offers_of = vec![Vec::new(); data.items.len()];
@@ -535,13 +534,13 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         // The shopper's distinct items in the order last had (newest last).
         let mut sequence: Vec<u32> = Vec::new();
         let trials: Vec<usize> = match cfg.protocol {
-            Protocol::LeaveLastOut(1)
-                if history.iter().map(|b| b.2.len()).sum::<usize>() >= 2 =>
-            {
+            Protocol::LeaveLastOut(1) if history.iter().map(|b| b.2.len()).sum::<usize>() >= 2 => {
                 vec![history.len() - 1]
             }
             Protocol::LeaveLastOut(1) => vec![],
-            Protocol::LeaveLastOut(k) => (history.len().saturating_sub(k).max(1)..history.len()).collect(),
+            Protocol::LeaveLastOut(k) => {
+                (history.len().saturating_sub(k).max(1)..history.len()).collect()
+            }
             Protocol::NextBasket(min) => (min..history.len()).collect(),
         };
         let mut fed = 0;
@@ -625,7 +624,9 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
             scores[m].add(&top_k(&noise, 10, &skip), &hit);
             if cfg.dump.is_some() {
                 let ids = |os: &mut dyn Iterator<Item = usize>| {
-                    os.map(|o| formed.ids[o].as_str()).collect::<Vec<_>>().join("|")
+                    os.map(|o| formed.ids[o].as_str())
+                        .collect::<Vec<_>>()
+                        .join("|")
                 };
                 let wanted = ids(&mut wanted.iter().copied());
                 for (k, ranked) in rankings.iter().enumerate() {
