@@ -238,9 +238,13 @@ pub struct Contribution {
 }
 
 impl Contribution {
-    /// Whether it comes from the shopper's profile (an interest or an item).
+    /// Whether it comes from the shopper's profile (an interest, an item, or a relation to
+    /// one of their recent items).
     pub fn is_personal(&self) -> bool {
-        matches!(self.factor, Factor::Interest(_) | Factor::Item(_)) && self.amount > 0.0
+        matches!(
+            self.factor,
+            Factor::Interest(_) | Factor::Item(_) | Factor::Related(_)
+        ) && self.amount > 0.0
     }
 }
 

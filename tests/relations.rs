@@ -316,3 +316,34 @@ fn diversity_leaves_what_an_offer_earns_by_its_relations_whole() {
     .collect();
     assert_eq!(two, ["FIRST", "SECOND"]);
 }
+
+#[test]
+fn an_offer_picked_for_what_goes_with_the_latest_item_is_personal() {
+    // Nothing in the shopper's interests matches either offer; RELATED goes with the film they
+    // just watched, POPULAR is what everyone watches. Picking RELATED is about the shopper's own
+    // recent item: the decision says so, and never "not based on your activity".
+    let c = catalog(&json!({ "version": 1, "id": "films", "offers": [
+        { "id": "POPULAR", "tags": { "genre:comedy": 1.0 }, "items": ["p"], "popularity": 0.9 },
+        { "id": "RELATED", "tags": { "genre:comedy": 1.0 }, "items": ["r"], "popularity": 0.1,
+          "related": { "seen": 0.6 } }
+    ] }));
+    let mut p = Profile::new();
+    let e = Event::new(EventKind::View, ["genre:thriller"]).with_item("seen");
+    p.record(&e, T0, &Settings::default()).unwrap();
+    let scoring = Scoring {
+        exploration: 0.0,
+        ..Scoring::default()
+    };
+    let req = Request::new(1, T0 + 3_600_000);
+    let d = choose(
+        &c,
+        &p,
+        &Settings::default(),
+        &scoring,
+        &req,
+        &mut SplitMix64(3),
+    );
+    assert_eq!(d[0].offer_id, "RELATED");
+    assert_eq!(d[0].reason, pocketrank::rank::Reason::Personal);
+    assert!(!explain(&d[0], &p).contains("not based on your activity"));
+}
