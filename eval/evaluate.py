@@ -30,9 +30,14 @@ TASKS = {
                            "--offers", "top-items:500", "--protocol", "next-basket:3", "--buy-again", *COMMON],
 }
 
+# Tuning on MovieLens holds out each of the last 30 baskets of every tuning-half user in turn
+# (`leave-last-out:30`, about 10,600 trials) instead of the last one only (456 trials, where
+# one hit at HR@1 is 0.0022): the reporting half is still scored on the last basket only.
+TUNE_EXTRA = {"movielens": ["--protocol", "leave-last-out:30"]}
+
 # The grid searched one parameter at a time (two passes), starting from the current defaults.
 GRID = {
-    "related-weight": [0.1, 0.15, 0.2, 0.3],
+    "related-weight": [0.4, 0.5, 0.7, 1],
     "recency": [0.7, 0.75, 0.8, 0.85, 0.9],
     "popularity": [0.1, 0.3, 1, 3],
     "repeat": [0, 1, 2, 3, 5],
@@ -41,7 +46,7 @@ GRID = {
     "saturation": [3, 10, 20, 30, 50],
     "half-life-days": [14, 30, 60, 90],
     "retention-days": [90, 180, 365],
-    "diversity": [0, 0.1, 0.5],
+    "diversity": [0, 0.5, 1],
     "exploration": [0.02, 0.05],
 }
 
@@ -85,7 +90,7 @@ def margin(rows):
 
 
 def objective(params, tasks):
-    return min(margin(replay(t, "tune", params)) for t in tasks)
+    return min(margin(replay(t, "tune", params, TUNE_EXTRA.get(t, []))) for t in tasks)
 
 
 def table(task, rows, catalog_note=""):

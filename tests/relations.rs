@@ -250,3 +250,100 @@ fn the_explanation_names_the_recent_item_behind_a_relation() {
         explain(&d[0], &p)
     );
 }
+
+/// A shopper who watched `seen` (a thriller) three times.
+fn watched_a_thriller() -> Profile {
+    let s = Settings::default();
+    let mut p = Profile::new();
+    for k in 0..3 {
+        let e = Event::new(EventKind::View, ["genre:thriller"]).with_item("seen");
+        p.record(&e, T0 + k * MINUTE, &s).unwrap();
+    }
+    p
+}
+
+#[test]
+fn scaling_every_similarity_alike_leaves_the_ranking_unchanged() {
+    // THRILLER matches the shopper's genre; the comedies go with the film they just watched.
+    // Cosines run higher on dense data than on sparse: the same catalog with every similarity
+    // a tenth as large must rank alike, as a server's item-kNN would.
+    let shop = |scale: f64| {
+        catalog(&json!({ "version": 1, "id": "films", "offers": [
+            { "id": "THRILLER", "tags": { "genre:thriller": 1.0 }, "items": ["t"], "popularity": 0.5 },
+            { "id": "NEAR", "tags": { "genre:comedy": 1.0 }, "items": ["n"], "popularity": 0.5,
+              "related": { "seen": 0.8 * scale } },
+            { "id": "FAR", "tags": { "genre:comedy": 1.0 }, "items": ["f"], "popularity": 0.5,
+              "related": { "seen": 0.3 * scale } }
+        ] }))
+    };
+    let p = watched_a_thriller();
+    let dense = ranked(&shop(1.0), &p, 3);
+    assert_eq!(dense, ["NEAR", "FAR", "THRILLER"]);
+    assert_eq!(ranked(&shop(0.1), &p, 3), dense);
+}
+
+#[test]
+fn diversity_leaves_what_an_offer_earns_by_its_relations_whole() {
+    // Two thrillers go with the film the shopper just watched, a comedy much less. The second
+    // slot goes to the second thriller: what diversity takes off is the part its tags earn it
+    // (the shopper's taste for thrillers, already served by the first), not its relation to
+    // the film just watched.
+    let c = catalog(&json!({ "version": 1, "id": "films", "offers": [
+        { "id": "FIRST", "tags": { "genre:thriller": 1.0 }, "items": ["a"], "popularity": 0.5,
+          "related": { "seen": 0.6 } },
+        { "id": "SECOND", "tags": { "genre:thriller": 1.0 }, "items": ["b"], "popularity": 0.5,
+          "related": { "seen": 0.5 } },
+        { "id": "COMEDY", "tags": { "genre:comedy": 1.0 }, "items": ["c"], "popularity": 0.5,
+          "related": { "seen": 0.2 } }
+    ] }));
+    let p = watched_a_thriller();
+    let scoring = Scoring {
+        exploration: 0.0,
+        ..Scoring::default()
+    };
+    assert!(scoring.diversity > 0.0);
+    let req = Request::new(2, T0 + 3_600_000);
+    let two: Vec<String> = choose(
+        &c,
+        &p,
+        &Settings::default(),
+        &scoring,
+        &req,
+        &mut SplitMix64(3),
+    )
+    .into_iter()
+    .map(|d| d.offer_id)
+    .collect();
+    assert_eq!(two, ["FIRST", "SECOND"]);
+}
+
+#[test]
+fn an_offer_picked_for_what_goes_with_the_latest_item_is_personal() {
+    // Nothing in the shopper's interests matches either offer; RELATED goes with the film they
+    // just watched, POPULAR is what everyone watches. Picking RELATED is about the shopper's own
+    // recent item: the decision says so, and never "not based on your activity".
+    let c = catalog(&json!({ "version": 1, "id": "films", "offers": [
+        { "id": "POPULAR", "tags": { "genre:comedy": 1.0 }, "items": ["p"], "popularity": 0.9 },
+        { "id": "RELATED", "tags": { "genre:comedy": 1.0 }, "items": ["r"], "popularity": 0.1,
+          "related": { "seen": 0.6 } }
+    ] }));
+    let mut p = Profile::new();
+    let e = Event::new(EventKind::View, ["genre:thriller"]).with_item("seen");
+    p.record(&e, T0, &Settings::default()).unwrap();
+    let scoring = Scoring {
+        exploration: 0.0,
+        ..Scoring::default()
+    };
+    let req = Request::new(1, T0 + 3_600_000);
+    let d = choose(
+        &c,
+        &p,
+        &Settings::default(),
+        &scoring,
+        &req,
+        &mut SplitMix64(3),
+    );
+    assert_eq!(d[0].offer_id, "RELATED");
+    assert_eq!(d[0].reason, pocketrank::rank::Reason::Personal);
+    assert!(!explain(&d[0], &p).contains("not based on your activity"));
+}

@@ -217,6 +217,29 @@ fn leave_last_out_excludes_what_was_seen_and_halves_split_the_users() {
     assert!(tune[0].trials > 15 && report[0].trials > 15);
 }
 
+/// For tuning with less noise: each of the last k baskets in turn is a trial of its own, every
+/// method on the same trials, and the last basket alone is the plain protocol.
+#[test]
+fn leave_last_out_k_holds_out_each_of_the_last_k_baskets() {
+    let args = |protocol: &'static str| {
+        [
+            "--offers",
+            "items",
+            "--protocol",
+            protocol,
+            "--related",
+            "5",
+        ]
+    };
+    let one = replay(&args("leave-last-out"));
+    let also_one = replay(&args("leave-last-out:1"));
+    let three = replay(&args("leave-last-out:3"));
+    assert_eq!(one[0].trials, also_one[0].trials);
+    assert_eq!(one[0].hr10, also_one[0].hr10);
+    assert!(three[0].trials > 2 * one[0].trials, "{three:?}");
+    assert!(three.iter().all(|r| r.trials == three[0].trials));
+}
+
 #[test]
 fn malformed_input_is_refused_with_a_message() {
     let out = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))

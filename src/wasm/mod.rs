@@ -90,7 +90,7 @@ pub mod ts {
             retention_days "retentionDays": opt number,
             /// Probability of showing a random eligible offer instead of the best, per slot, never the first of several (default 0.01).
             exploration "exploration": opt number,
-            /// How much several slots avoid similar offers (default 0.5; 0: plain top-k).
+            /// How much several slots avoid similar offers: the share of an offer's interest and context term taken off for the tags it shares with an offer already picked (default 1; 0: plain top-k).
             diversity "diversity": opt number,
             /// More sensitive tag namespaces, never recorded, added to the default list (health,
             /// medical, pharmacy, religion, sexuality, sexual-orientation, politics, political,

@@ -10,12 +10,12 @@
 //!                   then the adaptive attacks on exact reports)
 //! pocketrank-tool attacks [INTERESTS] [SHOPPERS]   (only the adaptive attacks on exact reports)
 //! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
-//!                   --protocol leave-last-out|next-basket:<n> [--buy-again]
+//!                   --protocol leave-last-out[:<k>]|next-basket:<n> [--buy-again]
 //!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
 //!                   [--knn-last N,N,…] [--related-weight X] [--recency X]
 //!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
-//!                   [--bits-per-week X] [--slots N]
+//!                   [--bits-per-week X] [--slots N] [--dump FILE]
 //! ```
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -253,12 +253,18 @@ fn replay_command(args: &[String]) -> Result<(), String> {
             .transpose()
     };
     let protocol = match need("protocol")?.as_str() {
-        "leave-last-out" => Protocol::LeaveLastOut,
-        p => match p.strip_prefix("next-basket:").and_then(|n| n.parse().ok()) {
-            Some(n) => Protocol::NextBasket(n),
-            None => {
+        "leave-last-out" => Protocol::LeaveLastOut(1),
+        p => match (
+            p.strip_prefix("next-basket:").and_then(|n| n.parse().ok()),
+            p.strip_prefix("leave-last-out:")
+                .and_then(|n| n.parse().ok())
+                .filter(|&k| k >= 1),
+        ) {
+            (Some(n), _) => Protocol::NextBasket(n),
+            (_, Some(k)) => Protocol::LeaveLastOut(k),
+            _ => {
                 return Err(format!(
-                    "--protocol is leave-last-out or next-basket:<n>, not {p:?}"
+                    "--protocol is leave-last-out[:<k>] or next-basket:<n>, not {p:?}"
                 ))
             }
         },
@@ -289,6 +295,7 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         },
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
         slots: num("slots")?.unwrap_or(10.0).clamp(1.0, 10.0) as usize,
+        dump: flags.get("dump").cloned(),
     };
     let mut t = Tuning::default();
     if let Some(v) = num("affinity")? {

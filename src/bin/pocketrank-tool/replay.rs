@@ -54,8 +54,10 @@ impl Offers {
 /// The evaluation protocol.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Protocol {
-    /// Hold out each user's last interaction; rank everything not yet seen.
-    LeaveLastOut,
+    /// Hold out each user's last basket; rank everything not yet seen. With `k` > 1, each of
+    /// the last `k` baskets in turn, every earlier one fed first: more trials from the same
+    /// shoppers, for tuning with less noise (the figures reported use `k` = 1).
+    LeaveLastOut(usize),
     /// After each basket from the `n`-th on, predict the next basket.
     NextBasket(usize),
 }
@@ -81,6 +83,9 @@ pub struct Config {
     pub tag_weight: f64,
     /// Offers the engine chooses per decision (10: HR@10 is measured).
     pub slots: usize,
+    /// Writes every trial's offers wanted and ranked, per method, to this file (a diagnostic:
+    /// `shopper,basket,method,wanted,ranked`, offer IDs separated by `|`).
+    pub dump: Option<String>,
 }
 
 /// One user's history: baskets in time order, each (time ms, kind, items).
@@ -512,6 +517,7 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
     let mut scores: Vec<Score> = vec![Score::default(); names.len()];
     let mut shopper: Vec<u32> = Vec::new();
     let mut buffer: Vec<f64> = Vec::new();
+    let mut dump = String::new();
 
     for (user, (_, history)) in selected.into_iter().enumerate() {
         let mut engine =
@@ -528,10 +534,13 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
         // The shopper's distinct items in the order last had (newest last).
         let mut sequence: Vec<u32> = Vec::new();
         let trials: Vec<usize> = match cfg.protocol {
-            Protocol::LeaveLastOut if history.iter().map(|b| b.2.len()).sum::<usize>() >= 2 => {
+            Protocol::LeaveLastOut(1) if history.iter().map(|b| b.2.len()).sum::<usize>() >= 2 => {
                 vec![history.len() - 1]
             }
-            Protocol::LeaveLastOut => vec![],
+            Protocol::LeaveLastOut(1) => vec![],
+            Protocol::LeaveLastOut(k) => {
+                (history.len().saturating_sub(k).max(1)..history.len()).collect()
+            }
             Protocol::NextBasket(min) => (min..history.len()).collect(),
         };
         let mut fed = 0;
@@ -551,7 +560,7 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
                     sequence.push(i);
                     for &o in &formed.offers_of[i as usize] {
                         own[o] += 1.0;
-                        if cfg.protocol == Protocol::LeaveLastOut && !seen[o] {
+                        if matches!(cfg.protocol, Protocol::LeaveLastOut(_)) && !seen[o] {
                             seen[o] = true;
                             seen_ids.push(formed.ids[o].clone());
                         }
@@ -584,14 +593,17 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
             }
             let ranked: Vec<usize> = decisions.iter().map(|d| d.offer).collect();
             shopper.push(user as u32);
+            let mut rankings: Vec<Vec<usize>> = Vec::new();
             let mut m = 0;
             scores[m].add(&ranked, &hit);
+            rankings.push(ranked);
             let skip = |o: usize| seen[o];
             for &last in &cfg.knn_last {
                 m += 1;
                 let recent = &sequence[sequence.len().saturating_sub(last)..];
                 knn(&formed.by_item, recent, &popularity, &mut buffer);
-                scores[m].add(&top_k(&buffer, 10, &skip), &hit);
+                rankings.push(top_k(&buffer, 10, &skip));
+                scores[m].add(rankings.last().unwrap(), &hit);
             }
             m += 1;
             knn(&formed.by_item, &sequence, &popularity, &mut buffer);
@@ -610,7 +622,25 @@ pub fn run(data: &Data, cfg: &Config, tuning: &Tuning) -> Result<Report, String>
             m += 1;
             let noise: Vec<f64> = (0..n).map(|_| rng.next_f64()).collect();
             scores[m].add(&top_k(&noise, 10, &skip), &hit);
+            if cfg.dump.is_some() {
+                let ids = |os: &mut dyn Iterator<Item = usize>| {
+                    os.map(|o| formed.ids[o].as_str())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                };
+                let wanted = ids(&mut wanted.iter().copied());
+                for (k, ranked) in rankings.iter().enumerate() {
+                    dump.push_str(&format!(
+                        "{user},{target},{},{wanted},{}\n",
+                        names[k],
+                        ids(&mut ranked.iter().copied())
+                    ));
+                }
+            }
         }
+    }
+    if let Some(path) = &cfg.dump {
+        std::fs::write(path, dump).map_err(|e| format!("{path}: {e}"))?;
     }
     let mut report = Report {
         methods: names.into_iter().zip(scores).collect(),
