@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../engines/webdriver.mjs";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { browser, visit } from "../../www/tests/harness.mjs";
 
@@ -114,16 +114,6 @@ const PRODUCTION_LOG = "/var/log/nginx/pocketrank-reports.log";
 const DEMO_CATALOG = join(ROOT, "www", "offers.json");
 const DEMO_OFFERS = JSON.parse(await readFile(DEMO_CATALOG, "utf8")).offers.map((o) => o.id);
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /**
  * nginx on 127.0.0.1 with a prefix of its own: the demo shop's files (www/ and pkg/), the

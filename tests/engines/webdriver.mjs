@@ -61,7 +61,8 @@ export const ENGINES = {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function freePort() {
+/** A free TCP port on 127.0.0.1 (for a driver, a proxy or a server started by a test). */
+export function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
     s.once("error", fail);
