@@ -98,6 +98,8 @@ enum Change {
 
 /// Most changes kept while waiting to be seen in storage.
 const MAX_PENDING: usize = 512;
+/// One day, in ms (a remembered answer from an earlier day may be asked afresh).
+const DAY: Millis = 86_400_000;
 /// How long a change seen in storage is still kept, in case a tab that had not seen it writes
 /// over it: far longer than storage takes to reach every tab of a browser.
 const PENDING_HOLD_MS: Millis = 60_000;
@@ -714,9 +716,18 @@ impl Engine {
         // Exact reports: what a question's answer may say is counted in bits, and a question
         // asked again in the window gets the same answer, which says nothing new.
         let question = (self.privacy.mode == ReportMode::Exact).then(|| Question::of(catalog, req));
-        if let Some(decisions) = question.and_then(|q| self.remembered(catalog, req, q)) {
-            self.status.guard = None;
-            return self.shown(catalog, decisions, note, now);
+        // An answer given on an earlier day is asked afresh while the window's bits allow it
+        // (a fresh answer costs its bits as a new question does); otherwise, and whenever the
+        // fresh answer cannot be personal, the remembered one is given again.
+        let mut stale = None;
+        if let Some((q, decisions)) =
+            question.and_then(|q| self.remembered(catalog, req, q).map(|d| (q, d)))
+        {
+            if !self.refresh_due(q, now) {
+                self.status.guard = None;
+                return self.shown(catalog, decisions, note, now);
+            }
+            stale = Some(decisions);
         }
         // Exact reports, paused (the shopper's choice) or nothing known yet: the profile-free
         // choice, which costs nothing and writes nothing. (That a profile is empty or paused
@@ -727,6 +738,10 @@ impl Engine {
         } else {
             self.guard(catalog, req, question)
         };
+        if let (Some(_), Some(decisions)) = (guard, stale) {
+            self.status.guard = None;
+            return self.shown(catalog, decisions, note, now);
+        }
         self.status.guard = guard;
         let decisions = if free || (guard.is_some() && question.is_some()) {
             // Not personal, and nothing of the shopper's decides it (not even caps or
@@ -778,6 +793,16 @@ impl Engine {
             self.persist_guards();
         }
         self.shown(catalog, decisions, note, now)
+    }
+
+    /// Whether the remembered answer to `q` dates from an earlier day and the window's bits
+    /// still pay for a fresh one (then the question is answered again, with today's profile).
+    fn refresh_due(&self, q: Question, now: Millis) -> bool {
+        let p = &self.privacy;
+        self.guards
+            .answer(q.key, now, p)
+            .is_some_and(|a| a.t.div_euclid(DAY) < now.div_euclid(DAY))
+            && self.guards.bits.spent_at(now, p) + q.bits() <= p.bits_per_window + 1e-9
     }
 
     /// The answer already given to question `q` in the window, if every offer of it is still

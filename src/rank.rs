@@ -560,12 +560,13 @@ fn similarity(catalog: &Catalog, a: usize, b: usize) -> f32 {
 }
 
 /// What a site asks when it asks for a decision, as far as it does not depend on the shopper:
-/// the catalog, the page context, how many slots, what is excluded, the day, and which offers
-/// are within their dates. Its answer is one of [`Question::candidates`] offers (or none) per
+/// the catalog, the page context, how many slots, what is excluded, and which offers are
+/// within their dates (not the day: a question asked again on another day of the window is the
+/// same question, see `Engine::choose`). Its answer is one of [`Question::candidates`] offers (or none) per
 /// slot, so it can say at most [`crate::privacy::answer_bits`] about the profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Question {
-    /// Equal for the same question on the same day.
+    /// Equal for the same question.
     pub key: u64,
     /// Offers the answer can name: within their dates and not excluded.
     pub candidates: usize,
@@ -580,7 +581,6 @@ impl Question {
         let mut h = crate::hash::Fx::default();
         h.write_u64(catalog.content_hash());
         h.write_usize(req.count.max(1));
-        h.write_u64(req.now.div_euclid(DAY) as u64);
         for list in [req.context, req.exclude] {
             let mut sorted: Vec<&str> = list.iter().map(String::as_str).collect();
             crate::sort::sort_by(&mut sorted, Ord::cmp);

@@ -276,9 +276,17 @@ impl SafeguardState {
         let mut changed = self.spent.merge(&other.spent);
         changed |= self.bits.merge(&other.bits);
         for a in &other.answers {
-            if !self.answers.iter().any(|x| x.q == a.q) {
-                self.answers.push(a.clone());
-                changed = true;
+            match self.answers.iter_mut().find(|x| x.q == a.q) {
+                // Two answers to one question: the later one (asked afresh on a later day).
+                Some(x) if x.t < a.t => {
+                    *x = a.clone();
+                    changed = true;
+                }
+                Some(_) => {}
+                None => {
+                    self.answers.push(a.clone());
+                    changed = true;
+                }
             }
         }
         for l in &other.ledger {
@@ -374,10 +382,15 @@ impl SafeguardState {
     }
 
     /// Remembers the answer to a question (the first one, if two tabs answered it).
+    /// A newer answer to the same question (asked afresh on a later day) replaces it.
     pub fn remember(&mut self, answer: Answer) {
-        if !self.answers.iter().any(|a| a.q == answer.q) {
-            self.answers.push(answer);
-            self.fit();
+        match self.answers.iter_mut().find(|a| a.q == answer.q) {
+            Some(a) if a.t < answer.t => *a = answer,
+            Some(_) => {}
+            None => {
+                self.answers.push(answer);
+                self.fit();
+            }
         }
     }
 

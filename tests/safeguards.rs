@@ -480,6 +480,86 @@ fn exact_reports_spend_bits_per_new_question_and_nothing_for_one_asked_again() {
 }
 
 #[test]
+fn a_question_asked_on_later_days_keeps_its_personal_answer_and_is_refreshed_while_bits_last() {
+    // The flow a daily shopper makes: the same pages every day of the week.
+    let privacy = PrivacySettings {
+        bits_per_window: 10.0,
+        catalogs_per_window: 1000,
+        ..PrivacySettings::default()
+    };
+    let s = Shared::default();
+    let mut e = open(&s, privacy, T0);
+    runner(&mut e, T0);
+    let c = catalog(15, "");
+    let ask = |e: &mut Engine, page: usize, now: i64| {
+        let ctx = [format!("page:{page}")];
+        let req = Request {
+            context: &ctx,
+            count: 1,
+            now,
+            exclude: &[],
+        };
+        e.choose(&c, &req, &mut SplitMix64(now as u64), true)
+            .remove(0)
+    };
+    let bits = |e: &mut Engine, now| e.privacy_view(now).bits_spent.unwrap();
+    // Day 1: two pages (4 bits each) fit in 10 bits; a third does not.
+    for page in 0..2 {
+        assert_eq!(ask(&mut e, page, T0).reason, Reason::Personal);
+    }
+    assert_ne!(ask(&mut e, 2, T0).reason, Reason::Personal);
+    assert_eq!(e.status().guard, Some(Guard::BitsSpent));
+    // Days 2 to 7: the same two pages keep their personal answers, for free (a fresh answer
+    // would cost 4 more bits than the window has left).
+    for day in 1..7 {
+        for page in 0..2 {
+            let d = ask(&mut e, page, T0 + day * DAY);
+            assert_eq!(
+                (d.offer_id.as_str(), d.reason),
+                ("RUN", Reason::Personal),
+                "day {day}"
+            );
+            assert_eq!(e.status().guard, None);
+        }
+        assert!(
+            (bits(&mut e, T0 + day * DAY) - 8.0).abs() < 1e-9,
+            "day {day}: nothing spent"
+        );
+    }
+
+    // With bits left, an answer from an earlier day is asked afresh: today's profile decides.
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    assert_eq!(ask(&mut e, 0, T0).offer_id, "RUN");
+    for _ in 0..8 {
+        e.record(
+            &Event::new(EventKind::Purchase, ["category:other3"]),
+            T0 + DAY / 4,
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        ask(&mut e, 0, T0 + DAY / 2).offer_id,
+        "RUN",
+        "the same day: the same answer"
+    );
+    assert!((bits(&mut e, T0 + DAY / 2) - 4.0).abs() < 1e-9);
+    let next_day = ask(&mut e, 0, T0 + DAY + 1);
+    assert_eq!(
+        (next_day.offer_id.as_str(), next_day.reason),
+        ("O3", Reason::Personal)
+    );
+    assert!(
+        (bits(&mut e, T0 + DAY + 1) - 8.0).abs() < 1e-9,
+        "the fresh answer cost its bits"
+    );
+    // A tab opened afterwards sees the fresh answer, not the first.
+    let mut tab = open(&s, PrivacySettings::default(), T0 + DAY + 2);
+    assert_eq!(ask(&mut tab, 0, T0 + DAY + 3).offer_id, "O3");
+}
+
+#[test]
 fn past_the_weekly_bits_two_opposite_shoppers_get_the_same_answers_until_it_frees() {
     let privacy = PrivacySettings {
         bits_per_window: 10.0,
