@@ -11,7 +11,7 @@
 //! - every write re-reads the stored profile first, so that two tabs recording at the
 //!   same time lose nothing.
 
-use crate::map::SortedMap as BTreeMap;
+use crate::map::SortedMap;
 
 use serde::Serialize;
 
@@ -62,7 +62,7 @@ pub struct Engine {
     scoring: Scoring,
     last_raw: Option<String>,
     status: Status,
-    shown: BTreeMap<String, Vec<String>>,
+    shown: SortedMap<String, Vec<String>>,
     writer: u32,
     seq: u64,
     /// The order stamp of this engine's latest change ([`Profile::mark_written`]).
@@ -152,7 +152,7 @@ impl Engine {
                 stored_bytes: 0,
                 guard: None,
             },
-            shown: BTreeMap::new(),
+            shown: SortedMap::new(),
             writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             seq: 0,
             last_stamp: Millis::MIN,
@@ -720,10 +720,10 @@ impl Engine {
         // (a fresh answer costs its bits as a new question does); otherwise, and whenever the
         // fresh answer cannot be personal, the remembered one is given again.
         let mut stale = None;
-        if let Some((q, decisions)) =
+        if let Some((q, (answered, decisions))) =
             question.and_then(|q| self.remembered(catalog, req, q).map(|d| (q, d)))
         {
-            if !self.refresh_due(q, now) {
+            if !self.refresh_due(q, answered, now) {
                 self.status.guard = None;
                 return self.shown(catalog, decisions, note, now);
             }
@@ -795,20 +795,28 @@ impl Engine {
         self.shown(catalog, decisions, note, now)
     }
 
-    /// Whether the remembered answer to `q` dates from an earlier day and the window's bits
-    /// still pay for a fresh one (then the question is answered again, with today's profile).
-    fn refresh_due(&self, q: Question, now: Millis) -> bool {
+    /// Whether the remembered answer to `q`, given at `answered`, dates from an earlier day and
+    /// the window's bits still pay for a fresh one (then the question is answered again, with
+    /// today's profile).
+    fn refresh_due(&self, q: Question, answered: Millis, now: Millis) -> bool {
         let p = &self.privacy;
-        self.guards
-            .answer(q.key, now, p)
-            .is_some_and(|a| a.t.div_euclid(DAY) < now.div_euclid(DAY))
-            && self.guards.bits.spent_at(now, p) + q.bits() <= p.bits_per_window + 1e-9
+        answered.div_euclid(DAY) < now.div_euclid(DAY)
+            && self
+                .guards
+                .bits
+                .fits_within(q.bits(), p.bits_per_window, now, p)
     }
 
     /// The answer already given to question `q` in the window, if every offer of it is still
     /// in the catalog. Not while paused, nor when the shopper dismissed one of its offers:
     /// their choice acts at once (and the site sees the slot turn to the non-personal choice).
-    fn remembered(&self, catalog: &Catalog, req: &Request, q: Question) -> Option<Vec<Decision>> {
+    /// Returns when it was given, with its decisions.
+    fn remembered(
+        &self,
+        catalog: &Catalog,
+        req: &Request,
+        q: Question,
+    ) -> Option<(Millis, Vec<Decision>)> {
         let answer = self.guards.answer(q.key, req.now, &self.privacy)?;
         if self.profile.paused {
             return None;
@@ -826,14 +834,15 @@ impl Engine {
             }
             picks.push((catalog.find(id)?, Reason::parse(reason)?));
         }
-        Some(rank::decisions_for(
+        let decisions = rank::decisions_for(
             catalog,
             &self.profile,
             &self.settings,
             &self.scoring,
             req,
             &picks,
-        ))
+        );
+        Some((answer.t, decisions))
     }
 
     /// Keeps what was chosen for feedback and, unless `note` is false, counts it as shown.
@@ -1140,7 +1149,7 @@ pub struct InterestView {
     /// Weight now (after decay), rounded.
     pub weight: f64,
     /// Events behind it, by kind (only kinds that happened).
-    pub events: BTreeMap<&'static str, u32>,
+    pub events: SortedMap<&'static str, u32>,
     /// First event, ms since the epoch.
     pub first_seen: Millis,
     /// Latest event, ms since the epoch.

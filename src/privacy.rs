@@ -238,6 +238,18 @@ impl Budget {
         self.inside(now, settings).map(|s| s.e).sum()
     }
 
+    /// Whether what was spent in the window ending at `now`, plus `amount`, stays within
+    /// `limit`: the one rule of every budget (ε and bits).
+    pub fn fits_within(
+        &self,
+        amount: f64,
+        limit: f64,
+        now: Millis,
+        settings: &PrivacySettings,
+    ) -> bool {
+        self.spent_at(now, settings) + amount <= limit + 1e-9
+    }
+
     /// Spends `amount` at `now` (as spend `id`) if what was spent in the window plus it stays
     /// within `limit`; whether it did. [`Budget::try_spend`] with the ε budget's limit.
     pub fn try_spend_within(
@@ -249,7 +261,7 @@ impl Budget {
         settings: &PrivacySettings,
     ) -> bool {
         self.prune(now, settings);
-        if self.spent_at(now, settings) + amount > limit + 1e-9 {
+        if !self.fits_within(amount, limit, now, settings) {
             return false;
         }
         self.spent.push(Spend {

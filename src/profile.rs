@@ -20,7 +20,7 @@
 //! assert_eq!(profile.interest_weight("category:running", later, &settings), 0.5);
 //! ```
 
-use crate::map::SortedMap as BTreeMap;
+use crate::map::SortedMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -511,11 +511,11 @@ impl OfferHistory {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
     /// Interests by tag.
-    pub interests: BTreeMap<String, Interest>,
+    pub interests: SortedMap<String, Interest>,
     /// Item history by item ID.
-    pub items: BTreeMap<String, ItemHistory>,
+    pub items: SortedMap<String, ItemHistory>,
     /// Offer history by offer ID.
-    pub offers: BTreeMap<String, OfferHistory>,
+    pub offers: SortedMap<String, OfferHistory>,
     /// The shopper's latest items (viewed, put in the cart or bought), oldest first, each
     /// once, at most [`MAX_RECENT`]: the order of [`ItemHistory::last_seen`], which holds their
     /// times, with ties kept in the order the events came. Every one is also in `items`
@@ -527,7 +527,7 @@ pub struct Profile {
     /// last change included here, and the order of that change (a time in ms that never goes
     /// backward within a profile, see [`Profile::mark_written`]). Change it only through
     /// [`Profile::mark_written`], which keeps it within [`MAX_WRITERS`].
-    pub applied: BTreeMap<u32, (u64, Millis)>,
+    pub applied: SortedMap<u32, (u64, Millis)>,
 }
 
 /// Most writers remembered in [`Profile::applied`]; the least recent go first. Every page
@@ -923,7 +923,7 @@ impl Profile {
 }
 
 fn evict_lightest<V>(
-    map: &mut BTreeMap<String, V>,
+    map: &mut SortedMap<String, V>,
     keep: usize,
     weight: impl Fn(&String, &V) -> f64,
     recency: impl Fn(&V) -> Millis,

@@ -414,7 +414,7 @@ impl View {
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
         (
             s + scoring.item * best_item + prior * o.popularity + o.boost,
-            blank + scoring.item * 0.0 + scoring.popularity * o.popularity + o.boost,
+            blank + scoring.popularity * o.popularity + o.boost,
         )
     }
 }

@@ -4,7 +4,7 @@
 //! without storage use [`MemoryStore`]. Every key pocketrank writes starts with
 //! `pocketrank:<namespace>:`, so that [`clear`] can remove them all.
 
-use crate::map::SortedMap as BTreeMap;
+use crate::map::SortedMap;
 
 use crate::error::{Code, Error, Result};
 
@@ -25,7 +25,7 @@ pub trait ProfileStore {
 /// as browsers count them) for testing what happens when storage is full.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    entries: BTreeMap<String, String>,
+    entries: SortedMap<String, String>,
     quota: Option<usize>,
 }
 
@@ -38,7 +38,7 @@ impl MemoryStore {
     /// An empty store that refuses writes beyond `units` UTF-16 code units in all.
     pub fn with_quota(units: usize) -> MemoryStore {
         MemoryStore {
-            entries: BTreeMap::new(),
+            entries: SortedMap::new(),
             quota: Some(units),
         }
     }

@@ -39,7 +39,7 @@ const DAY_MS: f64 = 86_400_000.0;
 /// The generated TypeScript (see `types.rs`).
 #[allow(non_upper_case_globals)]
 pub mod ts {
-    use crate::map::SortedMap as BTreeMap;
+    use crate::map::SortedMap;
 
     use serde::de::IgnoredAny;
     use wasm_bindgen::prelude::*;
@@ -163,7 +163,7 @@ pub mod ts {
             /// Weight now (after decay).
             weight "weight": req number,
             /// Events behind it, by kind (only kinds that happened).
-            events "events": req ("Partial<Record<EventKind, number>>" => BTreeMap<&'static str, u32>),
+            events "events": req ("Partial<Record<EventKind, number>>" => SortedMap<&'static str, u32>),
             /// First event, ms since the epoch.
             first_seen "firstSeen": req number,
             /// Latest event, ms since the epoch.
