@@ -370,22 +370,31 @@ impl View {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn eligible(&self, catalog: &Catalog, i: usize, now: Millis) -> bool {
         let o = catalog.offer(i);
         if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
             return false;
         }
-        if !o.requires.iter().all(|&t| self.tag_present[t as usize])
-            || o.excludes.iter().any(|&t| self.tag_present[t as usize])
-        {
-            return false;
+        // Plain loops: at opt-level "z" an iterator adapter stays a call per offer.
+        for &t in o.requires.iter() {
+            if !self.tag_present[t as usize] {
+                return false;
+            }
         }
-        o.buy_again
-            || !catalog
-                .offer_item_slice(i)
-                .iter()
-                .any(|&it| self.just_bought[it as usize])
+        for &t in o.excludes.iter() {
+            if self.tag_present[t as usize] {
+                return false;
+            }
+        }
+        if !o.buy_again {
+            for &it in catalog.offer_item_slice(i) {
+                if self.just_bought[it as usize] {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     fn score(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> f32 {
@@ -394,7 +403,7 @@ impl View {
 
     /// The score of offer `i`, and its score without the shopper (the page context and the
     /// server's priors only: what an empty profile would give), from one pass over its tags.
-    #[inline]
+    #[inline(always)]
     fn scores(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> (f32, f32) {
         let (ids, ws) = catalog.offer_tag_slice(i);
         let mut s = 0f32;
@@ -405,7 +414,10 @@ impl View {
         }
         let mut best_item = 0f32;
         for &it in catalog.offer_item_slice(i) {
-            best_item = best_item.max(self.item_value[it as usize]);
+            let v = self.item_value[it as usize];
+            if v > best_item {
+                best_item = v;
+            }
         }
         if let Some(r) = self.relation_value.get(i) {
             s += r;
@@ -634,6 +646,57 @@ pub fn decisions_for(
         .collect()
 }
 
+/// The best `k` of a stream of `(score, offer)` pairs, best first (higher score, then lower
+/// offer index: the order of a stable sort of the whole catalog). Offers arrive in index order,
+/// so one that only ties the worst kept one never enters.
+struct Shortlist {
+    k: usize,
+    kept: Vec<(f32, usize)>,
+    /// The worst score kept once the buffer was last cut to `k` (nothing worse can enter).
+    floor: f32,
+}
+
+impl Shortlist {
+    fn new(k: usize) -> Shortlist {
+        Shortlist {
+            k,
+            kept: Vec::with_capacity(2 * k),
+            floor: f32::NEG_INFINITY,
+        }
+    }
+
+    #[inline(always)]
+    fn offer(&mut self, score: f32, i: usize) {
+        if self.k == 0 || (self.kept.len() >= self.k && score.total_cmp(&self.floor).is_le()) {
+            return;
+        }
+        self.kept.push((score, i));
+        if self.kept.len() == 2 * self.k {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if self.kept.len() > self.k {
+            self.kept.select_nth_unstable_by(self.k - 1, by_score);
+            self.kept.truncate(self.k);
+            self.floor = self.kept[self.k - 1].0;
+        }
+    }
+
+    /// The kept offers, best first.
+    fn into_sorted(mut self) -> Vec<(f32, usize)> {
+        self.cut();
+        // The hot path's one exception to crate::sort: a shortlist of at most 2k, in the
+        // standard unstable sort that shares its partitioning with the selection above (ties
+        // are broken by index, so the order is a stable sort's).
+        self.kept
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        self.kept
+    }
+}
+
 /// Chooses up to `req.count` distinct offers. Deterministic given the catalog, the
 /// profile, the request, the settings and the random source's state.
 pub fn choose(
@@ -648,71 +711,59 @@ pub fn choose(
     let personal = !profile.paused && !profile.is_empty();
     let view = View::build(catalog, profile, settings, scoring, req, personal);
 
-    // One pass: each eligible offer's score, and (for a personal choice) its score without
-    // the shopper, which decides whether a pick is `personal` (below).
-    let mut eligible: Vec<(f32, usize)> = Vec::with_capacity(catalog.len());
-    let mut blank: Vec<(f32, usize)> = Vec::with_capacity(if personal { catalog.len() } else { 0 });
+    // Only the best few can be chosen: a shortlist, from which the slots are picked greedily
+    // (for diversity). What the choice would be without the shopper (the same eligible offers
+    // scored by the page context and the server's priors only) decides whether a pick is
+    // `personal`, and comes from a shortlist of the best blank scores. One pass over the
+    // catalog fills both; an offer that cannot enter a shortlist costs one comparison.
+    let shortlist = (count * 8).max(16);
+    let mut eligible = Shortlist::new(shortlist);
+    let mut blank = Shortlist::new(if personal { shortlist } else { 0 });
+    let mut fallback_score = None;
+    let fallback = catalog.fallback();
     for i in 0..catalog.len() {
         if view.eligible(catalog, i, req.now) {
             let (s, b) = view.scores(catalog, scoring, i);
-            eligible.push((s, i));
+            if !personal && fallback == Some(i) {
+                // Without a profile the fallback goes first, whatever its score.
+                fallback_score = Some(s);
+                continue;
+            }
+            eligible.offer(s, i);
             if personal {
-                blank.push((b, i));
+                blank.offer(b, i);
             }
         }
     }
     let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-
     let make = |i: usize, s: f32, reason: Reason| {
         decision(catalog, &view, scoring, profile, req, i, s, reason)
     };
     let mut out: Vec<Decision> = Vec::with_capacity(count);
-    if !personal {
-        if let Some(f) = catalog.fallback() {
-            if let Some(pos) = eligible.iter().position(|&(_, i)| i == f) {
-                let (s, i) = eligible.swap_remove(pos);
-                out.push(make(i, s, Reason::Fallback));
-            }
-        }
+    if let (Some(f), Some(s)) = (fallback, fallback_score) {
+        out.push(make(f, s, Reason::Fallback));
     }
-
-    // What the choice would be without the shopper: the same eligible offers scored by the
-    // page context and the server's priors only. A pick is `personal` only when the profile
-    // changed it.
-    // Like the personal picks, they come from a shortlist of the best blank scores.
-    let shortlist = (count * 8).max(16);
-    let fallback_eligible = catalog
-        .fallback()
-        .filter(|&f| eligible.iter().any(|&(_, j)| j == f));
-    if blank.len() > shortlist {
-        blank.select_nth_unstable_by(shortlist - 1, by_score);
-        blank.truncate(shortlist);
-    }
-    // Exploration draws from every eligible offer, not only the shortlist.
-    let explore_pool: Vec<usize> = if personal && scoring.exploration > 0.0 {
-        eligible.iter().map(|&(_, i)| i).collect()
-    } else {
-        Vec::new()
-    };
-    // Only the best few can be chosen: keep a shortlist, then pick greedily for diversity.
-    if eligible.len() > shortlist {
-        eligible.select_nth_unstable_by(shortlist - 1, by_score);
-        eligible.truncate(shortlist);
-    }
-    // The hot path's one exception to crate::sort: the shortlist, in the standard unstable sort
-    // that shares its partitioning with the selection above (ties are broken by index, so
-    // the order is the same as a stable sort's).
-    eligible.sort_unstable_by(by_score);
+    let fallback_eligible = fallback.filter(|&f| personal && view.eligible(catalog, f, req.now));
+    let blank = blank.into_sorted();
+    let mut eligible = eligible.into_sorted();
+    // Exploration draws from every eligible offer, not only the shortlist (gathered only
+    // when a slot explores).
+    let mut explore_pool: Option<Vec<usize>> = None;
 
     while out.len() < count && !eligible.is_empty() {
         // With several slots the first always holds the best offer: exploration uses the others.
         let may_explore = count == 1 || !out.is_empty();
         if personal
             && may_explore
-            && !explore_pool.is_empty()
+            && scoring.exploration > 0.0
             && rng.next_f64() < scoring.exploration
         {
-            let candidates: Vec<usize> = explore_pool
+            let pool = explore_pool.get_or_insert_with(|| {
+                (0..catalog.len())
+                    .filter(|&i| view.eligible(catalog, i, req.now))
+                    .collect()
+            });
+            let candidates: Vec<usize> = pool
                 .iter()
                 .copied()
                 .filter(|i| out.iter().all(|d| d.offer != *i))

@@ -359,3 +359,65 @@ proptest! {
         prop_assert_eq!(c.content_hash(), packed.content_hash());
     }
 }
+
+/// A large catalog (more offers than the ranking's shortlist), its scores drawn from a few
+/// values so that many tie: tags, popularity and boost only (no dates, caps or rules).
+fn arb_large_catalog() -> impl Strategy<Value = Catalog> {
+    (
+        proptest::collection::vec(
+            (proptest::collection::btree_map(0..TAGS.len(), 1u8..=3, 0..3), 0u8..4, 0u8..3),
+            100..1500,
+        ),
+        proptest::option::of(0usize..100),
+    )
+        .prop_map(|(offers, fallback)| {
+            let offers: Vec<Value> = offers
+                .into_iter()
+                .enumerate()
+                .map(|(i, (tags, pop, boost))| {
+                    let tags: serde_json::Map<String, Value> =
+                        tags.into_iter().map(|(t, w)| (TAGS[t].to_string(), json!(w as f64 / 4.0))).collect();
+                    json!({ "id": format!("O{i}"), "tags": tags, "popularity": pop as f64 / 4.0, "boost": boost as f64 / 10.0 })
+                })
+                .collect();
+            let mut c = json!({ "version": 1, "offers": offers });
+            if let Some(f) = fallback {
+                c["fallback"] = json!(format!("O{f}"));
+            }
+            Catalog::from_json(&c.to_string()).unwrap()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Without exploration or diversity the choice is the best offers by score, ties to the
+    /// earlier offer (the fallback first for an empty profile): what a stable sort of the
+    /// whole catalog gives, whatever shortcut the ranking takes to it.
+    #[test]
+    fn the_choice_is_the_top_of_a_stable_sort_of_the_whole_catalog(c in arb_large_catalog(), events in proptest::collection::vec(arb_event(), 0..12), count in 1usize..12) {
+        let s = Settings::default();
+        let mut p = Profile::new();
+        for (k, e) in events.iter().enumerate() {
+            p.record(e, T0 + k as i64 * 60_000, &s).unwrap();
+        }
+        let now = T0 + HOUR;
+        let scoring = Scoring { exploration: 0.0, diversity: 0.0, ..Scoring::default() };
+        let req = Request::new(count, now);
+        let chosen: Vec<usize> = choose(&c, &p, &s, &scoring, &req, &mut SplitMix64(1)).iter().map(|d| d.offer).collect();
+        // Every offer but those the shopper dismissed (a click or dismissal names one).
+        let all: Vec<(usize, pocketrank::rank::Reason)> = (0..c.len()).filter(|&i| eligible(&c, &p, i, now)).map(|i| (i, pocketrank::rank::Reason::Personal)).collect();
+        let mut scored: Vec<(f32, usize)> = pocketrank::rank::decisions_for(&c, &p, &s, &scoring, &req, &all).iter().map(|d| (d.score, d.offer)).collect();
+        let mut want = Vec::new();
+        if p.is_empty() {
+            if let Some(f) = c.fallback().filter(|&f| eligible(&c, &p, f, now)) {
+                want.push(f);
+                scored.retain(|&(_, i)| i != f);
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        want.extend(scored.iter().map(|&(_, i)| i));
+        want.truncate(count.min(c.len()));
+        prop_assert_eq!(chosen, want);
+    }
+}

@@ -170,7 +170,7 @@ impl Catalog {
     }
 
     /// The offer at `index`.
-    #[inline]
+    #[inline(always)]
     pub fn offer(&self, index: usize) -> &Offer {
         &self.offers[index]
     }
@@ -254,7 +254,7 @@ impl Catalog {
     pub(crate) fn item_id(&self, item: &str) -> Option<u32> {
         self.item_index.get(item).copied()
     }
-    #[inline]
+    #[inline(always)]
     pub(crate) fn offer_tag_slice(&self, offer: usize) -> (&[u32], &[f32]) {
         let (a, b) = self.offers[offer].tags;
         (
@@ -262,7 +262,7 @@ impl Catalog {
             &self.tag_weights[a as usize..b as usize],
         )
     }
-    #[inline]
+    #[inline(always)]
     pub(crate) fn offer_item_slice(&self, offer: usize) -> &[u32] {
         let (a, b) = self.offers[offer].items;
         &self.item_ids[a as usize..b as usize]
