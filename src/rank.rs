@@ -48,7 +48,7 @@
 //! dismissal, and no offer for an item the shopper has just bought unless it is a
 //! "buy again" offer.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Columns};
 use crate::profile::{OfferHistory, Profile, Settings};
 use crate::Millis;
 
@@ -243,6 +243,8 @@ struct View {
     tag_sat: Box<[f32]>,
     /// Per catalog tag: context·[in context] alone (the score without the shopper).
     tag_context: Box<[f32]>,
+    /// Some catalog tag is in the page context (`tag_context` is not all zero).
+    has_context: bool,
     /// Per catalog tag: present in the profile or in the context (for requires/excludes).
     tag_present: Box<[bool]>,
     /// Per catalog item: sat(history).
@@ -358,6 +360,7 @@ impl View {
         // `Vec` stays a call (the scoring loop indexes these once per tag of every offer).
         View {
             tag_value: tag_value.into_boxed_slice(),
+            has_context: tag_context.iter().any(|&c| c != 0.0),
             tag_context: tag_context.into_boxed_slice(),
             tag_sat: tag_sat.into_boxed_slice(),
             tag_present: tag_present.into_boxed_slice(),
@@ -370,13 +373,18 @@ impl View {
         }
     }
 
-    #[inline(always)]
     fn eligible(&self, catalog: &Catalog, i: usize, now: Millis) -> bool {
-        let o = catalog.offer(i);
+        self.eligible_in(&catalog.columns(), i, now)
+    }
+
+    /// [`View::eligible`] over the catalog's columns (the loop over offers calls this).
+    #[inline(always)]
+    fn eligible_in(&self, c: &Columns, i: usize, now: Millis) -> bool {
+        let o = &c.offers[i];
         if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
             return false;
         }
-        // Plain loops: at opt-level "z" an iterator adapter stays a call per offer.
+        // Plain loops over indices: at opt-level "z" an iterator adapter stays a call.
         for &t in o.requires.iter() {
             if !self.tag_present[t as usize] {
                 return false;
@@ -388,8 +396,8 @@ impl View {
             }
         }
         if !o.buy_again {
-            for &it in catalog.offer_item_slice(i) {
-                if self.just_bought[it as usize] {
+            for k in o.items.0 as usize..o.items.1 as usize {
+                if self.just_bought[c.item_ids[k] as usize] {
                     return false;
                 }
             }
@@ -398,23 +406,31 @@ impl View {
     }
 
     fn score(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> f32 {
-        self.scores(catalog, scoring, i).0
+        self.scores_in(&catalog.columns(), scoring, i).0
     }
 
     /// The score of offer `i`, and its score without the shopper (the page context and the
     /// server's priors only: what an empty profile would give), from one pass over its tags.
     #[inline(always)]
-    fn scores(&self, catalog: &Catalog, scoring: &Scoring, i: usize) -> (f32, f32) {
-        let (ids, ws) = catalog.offer_tag_slice(i);
+    fn scores_in(&self, c: &Columns, scoring: &Scoring, i: usize) -> (f32, f32) {
+        let o = &c.offers[i];
         let mut s = 0f32;
         let mut blank = 0f32;
-        for (&t, &w) in ids.iter().zip(ws) {
-            s += w * self.tag_value[t as usize];
-            blank += w * self.tag_context[t as usize];
+        if self.has_context {
+            for k in o.tags.0 as usize..o.tags.1 as usize {
+                let (t, w) = (c.tag_ids[k] as usize, c.tag_weights[k]);
+                s += w * self.tag_value[t];
+                blank += w * self.tag_context[t];
+            }
+        } else {
+            // No page context (the usual request): the blank score has no tag term.
+            for k in o.tags.0 as usize..o.tags.1 as usize {
+                s += c.tag_weights[k] * self.tag_value[c.tag_ids[k] as usize];
+            }
         }
         let mut best_item = 0f32;
-        for &it in catalog.offer_item_slice(i) {
-            let v = self.item_value[it as usize];
+        for k in o.items.0 as usize..o.items.1 as usize {
+            let v = self.item_value[c.item_ids[k] as usize];
             if v > best_item {
                 best_item = v;
             }
@@ -422,7 +438,6 @@ impl View {
         if let Some(r) = self.relation_value.get(i) {
             s += r;
         }
-        let o = catalog.offer(i);
         let prior = scoring.popularity + if best_item > 0.0 { scoring.repeat } else { 0.0 };
         (
             s + scoring.item * best_item + prior * o.popularity + o.boost,
@@ -721,9 +736,10 @@ pub fn choose(
     let mut blank = Shortlist::new(if personal { shortlist } else { 0 });
     let mut fallback_score = None;
     let fallback = catalog.fallback();
+    let columns = catalog.columns();
     for i in 0..catalog.len() {
-        if view.eligible(catalog, i, req.now) {
-            let (s, b) = view.scores(catalog, scoring, i);
+        if view.eligible_in(&columns, i, req.now) {
+            let (s, b) = view.scores_in(&columns, scoring, i);
             if !personal && fallback == Some(i) {
                 // Without a profile the fallback goes first, whatever its score.
                 fallback_score = Some(s);

@@ -132,6 +132,16 @@ pub struct Catalog {
     hash: u64,
 }
 
+/// See [`Catalog::columns`].
+pub(crate) struct Columns<'a> {
+    pub offers: &'a [Offer],
+    /// Per offer `o`, `tag_ids[o.tags.0..o.tags.1]` (and the same range of `tag_weights`).
+    pub tag_ids: &'a [u32],
+    pub tag_weights: &'a [f32],
+    /// Per offer `o`, `item_ids[o.items.0..o.items.1]`.
+    pub item_ids: &'a [u32],
+}
+
 impl Catalog {
     /// Parses and validates a version-1 JSON catalog.
     pub fn from_json(text: &str) -> Result<Catalog> {
@@ -170,7 +180,7 @@ impl Catalog {
     }
 
     /// The offer at `index`.
-    #[inline(always)]
+    #[inline]
     pub fn offer(&self, index: usize) -> &Offer {
         &self.offers[index]
     }
@@ -254,7 +264,18 @@ impl Catalog {
     pub(crate) fn item_id(&self, item: &str) -> Option<u32> {
         self.item_index.get(item).copied()
     }
-    #[inline(always)]
+    /// The columns the ranking's loop over offers reads, borrowed once per decision: indexed
+    /// in place, they cost no call per offer even at opt-level "z" (an accessor does).
+    #[inline]
+    pub(crate) fn columns(&self) -> Columns<'_> {
+        Columns {
+            offers: &self.offers,
+            tag_ids: &self.tag_ids,
+            tag_weights: &self.tag_weights,
+            item_ids: &self.item_ids,
+        }
+    }
+    #[inline]
     pub(crate) fn offer_tag_slice(&self, offer: usize) -> (&[u32], &[f32]) {
         let (a, b) = self.offers[offer].tags;
         (
@@ -262,7 +283,7 @@ impl Catalog {
             &self.tag_weights[a as usize..b as usize],
         )
     }
-    #[inline(always)]
+    #[inline]
     pub(crate) fn offer_item_slice(&self, offer: usize) -> &[u32] {
         let (a, b) = self.offers[offer].items;
         &self.item_ids[a as usize..b as usize]
