@@ -258,3 +258,82 @@ fn an_option_of_the_wrong_type_is_named_in_the_api_s_words() {
         .unwrap_err();
     assert_eq!(get(&err, "field"), "context");
 }
+
+/// Ten offers, so that `chooseMany` with `count: 10` returns ten decisions.
+fn ten_offers() -> Catalog {
+    let offers: Vec<String> = (0..10)
+        .map(|i| {
+            format!(
+                r#"{{"id":"O{i}","tags":{{"category:c{i}":1}},"creative":{{"title":"Offer {i}","labels":{{"category:c{i}":"Department {i}"}}}}}}"#
+            )
+        })
+        .collect();
+    Catalog::from_json(&format!(
+        r#"{{"version":1,"offers":[{}]}}"#,
+        offers.join(",")
+    ))
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn decisions_left_to_the_garbage_collector_hold_no_wasm_memory() {
+    // An app keeps no decision and never calls free(): each call's decisions must cost
+    // nothing in Wasm memory once dropped. (With Wasm-side decisions, 10 per call, the
+    // memory grew by megabytes here: their finalizers cannot run inside one synchronous run.)
+    let mut e = Engine::in_memory(Some(
+        js(r#"{"seed":1,"exploration":0,"privacy":{"epsilon":1}}"#).unchecked_into(),
+    ))
+    .unwrap();
+    e.record(js(r#"{"kind":"view","tags":["category:c3"]}"#).unchecked_into())
+        .unwrap();
+    let catalog = ten_offers();
+    let request = || Some(js(r#"{"count":10,"preview":true}"#).unchecked_into());
+    let memory = || {
+        let buffer = get(&wasm_bindgen::memory(), "buffer");
+        get(&buffer, "byteLength").as_f64().unwrap()
+    };
+    let first: JsValue = e.choose_many(&catalog, request()).unwrap().into();
+    assert_eq!(get(&first, "length"), 10);
+    let before = memory();
+    for _ in 0..2_000 {
+        let many: JsValue = e.choose_many(&catalog, request()).unwrap().into();
+        assert_eq!(get(&many, "length"), 10);
+    }
+    let grown = memory() - before;
+    assert!(
+        grown <= 256.0 * 1024.0,
+        "20,000 decisions grew Wasm memory by {grown} bytes"
+    );
+    // What a decision says is all in the JS object: it still works after the engine and the
+    // catalog are gone, and free() (kept for older code) changes nothing.
+    let d = js_sys::Array::from(&first)
+        .find(&mut |d, _, _| get(&d, "offerId") == "O3")
+        .clone();
+    assert_eq!(get(&d, "reason"), "personal");
+    drop(e);
+    drop(catalog);
+    let explain: js_sys::Function = get(&d, "explain").unchecked_into();
+    let free: js_sys::Function = get(&d, "free").unchecked_into();
+    free.call0(&d).unwrap();
+    let text = explain.call0(&d).unwrap().as_string().unwrap();
+    assert!(text.contains("Department 3"), "{text}");
+    assert_eq!(get(&get(&d, "creative"), "title"), "Offer 3");
+}
+
+#[wasm_bindgen_test]
+async fn a_report_of_anything_but_a_decision_sends_nothing_and_rejects() {
+    // A page cannot make the report carry a body of its choosing: only a decision the engine
+    // made has one (its offer ID, or the noised ID drawn with it).
+    let mut e = Engine::in_memory(None).unwrap();
+    let forged = js(r#"{"offerId":"anything the site likes","reason":"personal","score":1}"#);
+    for value in [forged, JsValue::NULL, JsValue::from_str("RUN")] {
+        let err = wasm_bindgen_futures::JsFuture::from(
+            e.report(value.unchecked_ref(), "https://127.0.0.1:9/r".into()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(get(&err, "code"), "options.invalid", "{value:?}");
+    }
+    let privacy: JsValue = e.privacy().into();
+    assert_eq!(get(&get(&privacy, "ledger"), "length"), 0, "nothing logged");
+}

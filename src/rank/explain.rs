@@ -6,7 +6,7 @@
 //! tag with a label when one is known (from the catalog's creative or from the page), never
 //! with its raw ID.
 
-use super::{plain_tag, Decision, Factor, Reason};
+use super::{plain_tag, Contribution, Decision, Factor, Reason};
 use crate::profile::Profile;
 
 /// What the shopper did about an interest or a product, strongest first.
@@ -36,35 +36,44 @@ pub struct Explanation {
     because: Vec<Because>,
 }
 
+/// What the shopper did about the interest or product of a term (`None` for other terms).
+fn did(factor: &Factor, profile: &Profile) -> Option<Did> {
+    Some(match factor {
+        Factor::Interest(tag) => match profile.interests.get(tag).map(|i| i.counts) {
+            Some(n) if n[2] > 0 => Did::Bought,
+            Some(n) if n[1] > 0 => Did::Carted,
+            Some(n) if n[3] > 0 && n[0] == 0 => Did::Searched,
+            Some(n) if n[0] + n[4] > 0 => Did::Looked(n[0] + n[4]),
+            _ => Did::Unknown,
+        },
+        Factor::Item(item) => match profile.items.get(item).map(|i| i.counts) {
+            Some(n) if n[2] > 0 => Did::Bought,
+            Some(n) if n[1] > 0 => Did::Carted,
+            Some(n) if n[0] > 0 => Did::Looked(n[0]),
+            _ => Did::Unknown,
+        },
+        _ => return None,
+    })
+}
+
+/// The reason a term gives, if any (popularity and boost give none).
+fn because(factor: &Factor, did: Option<Did>) -> Option<Because> {
+    let did = did.unwrap_or(Did::Unknown);
+    match factor {
+        Factor::Interest(tag) => Some(Because::Interest(tag.clone(), did)),
+        Factor::Item(item) => Some(Because::Item(item.clone(), did)),
+        Factor::Related(item) => Some(Because::Related(item.clone())),
+        Factor::Context(tag) => Some(Because::Context(tag.clone())),
+        Factor::Popularity | Factor::Boost => None,
+    }
+}
+
 /// The reasons of `decision`, read from the profile it was chosen with.
 pub fn explanation(decision: &Decision, profile: &Profile) -> Explanation {
     let because = decision
         .contributions
         .iter()
-        .filter_map(|c| match &c.factor {
-            Factor::Interest(tag) => {
-                let did = match profile.interests.get(tag).map(|i| i.counts) {
-                    Some(n) if n[2] > 0 => Did::Bought,
-                    Some(n) if n[1] > 0 => Did::Carted,
-                    Some(n) if n[3] > 0 && n[0] == 0 => Did::Searched,
-                    Some(n) if n[0] + n[4] > 0 => Did::Looked(n[0] + n[4]),
-                    _ => Did::Unknown,
-                };
-                Some(Because::Interest(tag.clone(), did))
-            }
-            Factor::Item(item) => {
-                let did = match profile.items.get(item).map(|i| i.counts) {
-                    Some(n) if n[2] > 0 => Did::Bought,
-                    Some(n) if n[1] > 0 => Did::Carted,
-                    Some(n) if n[0] > 0 => Did::Looked(n[0]),
-                    _ => Did::Unknown,
-                };
-                Some(Because::Item(item.clone(), did))
-            }
-            Factor::Related(item) => Some(Because::Related(item.clone())),
-            Factor::Context(tag) => Some(Because::Context(tag.clone())),
-            Factor::Popularity | Factor::Boost => None,
-        })
+        .filter_map(|c| because(&c.factor, did(&c.factor, profile)))
         .collect();
     Explanation {
         reason: decision.reason,
@@ -87,6 +96,111 @@ impl Explanation {
             | Because::Related(k)
             | Because::Context(k) => k.as_str(),
         })
+    }
+
+    /// Writes a decision's terms and what the shopper did about each, compactly, for
+    /// [`Explanation::read_compact`]: what a decision handed to JavaScript keeps, so that its
+    /// sentence and its terms are written out only when a page asks (most decisions are shown,
+    /// reported and dropped without either). The reason's index in [`Reason::ALL`], then per
+    /// term a kind letter, the amount's `f32` bits in 8 hex digits, what the shopper did (a
+    /// letter, with the count of looks, or `-`), `,`, the key's length in bytes, `:`, the key.
+    pub fn write_compact(decision: &Decision, profile: &Profile, out: &mut String) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let reason = Reason::ALL.iter().position(|r| *r == decision.reason);
+        out.push(char::from(b'0' + reason.unwrap_or(0) as u8));
+        let mut digits = itoa::Buffer::new();
+        for c in &decision.contributions {
+            let (kind, key) = match &c.factor {
+                Factor::Interest(k) => ('i', k.as_str()),
+                Factor::Item(k) => ('t', k.as_str()),
+                Factor::Related(k) => ('r', k.as_str()),
+                Factor::Context(k) => ('c', k.as_str()),
+                Factor::Popularity => ('p', ""),
+                Factor::Boost => ('b', ""),
+            };
+            out.push(kind);
+            let bits = c.amount.to_bits();
+            for shift in (0..8).rev() {
+                out.push(char::from(HEX[(bits >> (shift * 4)) as usize & 15]));
+            }
+            match did(&c.factor, profile) {
+                Some(Did::Looked(n)) => {
+                    out.push('L');
+                    out.push_str(digits.format(n));
+                }
+                Some(Did::Bought) => out.push('B'),
+                Some(Did::Carted) => out.push('C'),
+                Some(Did::Searched) => out.push('S'),
+                Some(Did::Unknown) => out.push('U'),
+                None => out.push('-'),
+            }
+            out.push(',');
+            out.push_str(digits.format(key.len()));
+            out.push(':');
+            out.push_str(key);
+        }
+    }
+
+    /// Reads what [`Explanation::write_compact`] wrote: the decision's terms and its
+    /// explanation; `None` for anything else.
+    pub fn read_compact(text: &str) -> Option<(Vec<Contribution>, Explanation)> {
+        /// A decimal number up to the byte `end` (consumed).
+        fn number(rest: &mut &[u8], end: u8) -> Option<u32> {
+            let at = rest.iter().position(|b| *b == end)?;
+            let mut n: u32 = 0;
+            for b in &rest[..at] {
+                n = n
+                    .checked_mul(10)?
+                    .checked_add(char::from(*b).to_digit(10)?)?;
+            }
+            *rest = &rest[at + 1..];
+            (at > 0).then_some(n)
+        }
+        let (&first, mut rest) = text.as_bytes().split_first()?;
+        let reason = *Reason::ALL.get(usize::from(first.checked_sub(b'0')?))?;
+        let (mut terms, mut reasons) = (Vec::new(), Vec::new());
+        while let Some((&kind, tail)) = rest.split_first() {
+            let mut bits: u32 = 0;
+            for b in tail.get(..8)? {
+                bits = bits << 4 | char::from(*b).to_digit(16)?;
+            }
+            let amount = f32::from_bits(bits);
+            let (&letter, tail) = tail.get(8..)?.split_first()?;
+            rest = tail;
+            let did = match letter {
+                b'L' => Some(Did::Looked(number(&mut rest, b',')?)),
+                b'B' => Some(Did::Bought),
+                b'C' => Some(Did::Carted),
+                b'S' => Some(Did::Searched),
+                b'U' => Some(Did::Unknown),
+                b'-' => None,
+                _ => return None,
+            };
+            if letter != b'L' {
+                rest = rest.strip_prefix(b",")?;
+            }
+            let len = number(&mut rest, b':')? as usize;
+            let key = std::str::from_utf8(rest.get(..len)?).ok()?.to_string();
+            rest = &rest[len..];
+            let factor = match (kind, did.is_some(), key.is_empty()) {
+                (b'i', true, _) => Factor::Interest(key),
+                (b't', true, _) => Factor::Item(key),
+                (b'r', false, _) => Factor::Related(key),
+                (b'c', false, _) => Factor::Context(key),
+                (b'p', false, true) => Factor::Popularity,
+                (b'b', false, true) => Factor::Boost,
+                _ => return None,
+            };
+            reasons.extend(because(&factor, did));
+            terms.push(Contribution { factor, amount });
+        }
+        Some((
+            terms,
+            Explanation {
+                reason,
+                because: reasons,
+            },
+        ))
     }
 
     /// The sentence. `label` names a product ID or a tag in the shopper's words (a product's
@@ -219,6 +333,43 @@ mod tests {
             unnamed.contains("you bought a product in this offer"),
             "{unnamed}"
         );
+    }
+
+    #[test]
+    fn the_compact_form_reads_back_as_the_same_terms_explanation_and_sentence() {
+        let mut p = bought("run-05");
+        p.items.get_mut("run-05").unwrap().counts = [4, 0, 0];
+        for reason in Reason::ALL {
+            let mut d = decision(vec![
+                Factor::Item("run-05".into()),
+                Factor::Interest("category:running".into()),
+                Factor::Related("sku,1:é".into()),
+                Factor::Context("brand:pacer co".into()),
+                Factor::Popularity,
+                Factor::Boost,
+            ]);
+            d.reason = reason;
+            d.contributions[1].amount = -0.1;
+            d.contributions[4].amount = f32::MIN_POSITIVE;
+            let mut text = String::new();
+            Explanation::write_compact(&d, &p, &mut text);
+            let (terms, back) = Explanation::read_compact(&text).expect(&text);
+            assert_eq!(terms, d.contributions, "{text}");
+            assert_eq!(back, explanation(&d, &p), "{text}");
+            assert_eq!(back.render(&|_| None), explain(&d, &p));
+        }
+        for bad in [
+            "",
+            "9",
+            "0x",
+            "0i3f800000B,99:short",
+            "0i3f800000L,3:abc",
+            "0r3f800000B,1:a",
+            "0p3f800000-,1:a",
+            "0i3f80000",
+        ] {
+            assert_eq!(Explanation::read_compact(bad), None, "{bad}");
+        }
     }
 
     #[test]

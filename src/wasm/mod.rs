@@ -557,21 +557,90 @@ impl Catalog {
 
 // ---------------------------------------------------------------------------------------
 
-/// One chosen offer. Only `offerId` is ever sent anywhere; the explanation stays here.
-#[wasm_bindgen]
-#[derive(Debug, Clone)]
-pub struct Decision {
-    offer_id: String,
-    /// What a report of this decision carries (the offer ID, or a noised one).
-    report_body: String,
-    reason: &'static str,
-    score: f32,
-    explanation: Explanation,
-    /// Names of the explanation's products and tags, from the creative's `labels`.
-    labels: Vec<(String, String)>,
-    creative: Option<String>,
-    contributions: Vec<ContributionOut>,
+#[wasm_bindgen(module = "/src/wasm/decision.js")]
+extern "C" {
+    /// One chosen offer, a plain JS object (`decision.js`): the Wasm side fills it in one call
+    /// and keeps nothing, so it needs no `free()` and no finalizer. Only `offerId` (or with
+    /// noised reports the ID the mechanism drew) is ever sent anywhere; the explanation stays
+    /// on the device.
+    #[wasm_bindgen(reexport, typescript_type = "Decision")]
+    #[derive(Debug, Clone)]
+    pub type Decision;
+
+    #[wasm_bindgen(constructor)]
+    fn new(
+        offer_id: &str,
+        reason: &str,
+        score: f32,
+        report_body: Option<&str>,
+        creative: Option<&str>,
+        detail: &str,
+    ) -> Decision;
+
+    /// The chosen offer's ID.
+    #[wasm_bindgen(method, getter, js_name = offerId)]
+    pub fn offer_id(this: &Decision) -> String;
+
+    /// Why this offer: `personal`, `explore`, `fallback`, `popular` or `private`.
+    #[wasm_bindgen(method, getter)]
+    pub fn reason(this: &Decision) -> String;
+
+    /// The offer's score.
+    #[wasm_bindgen(method, getter)]
+    pub fn score(this: &Decision) -> f32;
+
+    /// The offer's creative from the catalog (render it as text), or `undefined`.
+    #[wasm_bindgen(method, getter)]
+    pub fn creative(this: &Decision) -> CreativeJs;
+
+    /// Why this offer, in the shopper's words.
+    #[wasm_bindgen(method)]
+    pub fn explain(this: &Decision) -> String;
+
+    /// The largest terms of the score.
+    #[wasm_bindgen(method)]
+    pub fn contributions(this: &Decision) -> ContributionsJs;
+
+    /// What a report of `decision` sends, or `None` when it is not a decision of this module.
+    #[wasm_bindgen(js_name = reportBody)]
+    fn report_body(decision: &JsValue) -> Option<String>;
+
+    /// Gives `decision.js` the function that writes a decision's sentence and contributions
+    /// from its compact form (`describe`), once.
+    #[wasm_bindgen(js_name = setDescribe)]
+    fn set_describe(describe: &JsValue);
 }
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_DECISION: &'static str = r#"
+/**
+ * One chosen offer: a plain JS object. Nothing of it is kept in Wasm memory, so there is
+ * nothing to free. Only `offerId` (or with noised reports the ID the mechanism drew) is ever
+ * sent anywhere, by `engine.report`; the explanation stays on the device.
+ */
+export class Decision {
+  private constructor();
+  /** The chosen offer's ID: the whole body of an exact report. */
+  readonly offerId: string;
+  /** Why this offer: `personal`, `explore`, `fallback`, `popular` or `private`. */
+  readonly reason: DecisionReason;
+  /** The offer's score. */
+  readonly score: number;
+  /** The offer's creative from the catalog (render it as text), or `undefined`. */
+  readonly creative: Creative | undefined;
+  /**
+   * Why this offer, in the shopper's words: products and tags are named by the creative's
+   * `labels` (else described, never shown by their IDs). Computed on the device; never sent.
+   */
+  explain(): string;
+  /** The largest terms of the score. */
+  contributions(): Contribution[];
+  /** Does nothing: a decision holds no Wasm memory. Kept so that older code runs. */
+  free(): void;
+  /** Does nothing, as `free()`. */
+  [Symbol.dispose](): void;
+}
+"#;
 
 /// The part of a creative that names products and tags for "Why this offer?":
 /// `"labels": { "run-05": "Trail Runner 2", "category:running": "Running" }`.
@@ -588,101 +657,66 @@ struct ContributionOut {
     amount: f32,
 }
 
-#[wasm_bindgen]
-impl Decision {
-    /// The chosen offer's ID: the whole body of a report.
-    #[wasm_bindgen(getter, js_name = offerId)]
-    pub fn offer_id(&self) -> String {
-        self.offer_id.clone()
-    }
-
-    /// Why this offer: `personal`, `explore`, `fallback`, `popular` or `private`.
-    #[wasm_bindgen(getter, unchecked_return_type = "DecisionReason")]
-    pub fn reason(&self) -> String {
-        self.reason.to_string()
-    }
-
-    /// The offer's score.
-    #[wasm_bindgen(getter)]
-    pub fn score(&self) -> f32 {
-        self.score
-    }
-
-    /// The offer's creative from the catalog (render it as text), or `undefined`.
-    #[wasm_bindgen(getter)]
-    pub fn creative(&self) -> CreativeJs {
-        parse_creative(self.creative.as_deref()).unchecked_into()
-    }
-
-    /// Why this offer, in the shopper's words: products and tags are named by the creative's
-    /// `labels` (else described, never shown by their IDs). Computed on the device; never sent.
-    pub fn explain(&self) -> String {
-        self.explanation.render(&|key| {
-            self.labels
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        })
-    }
-
-    /// The largest terms of the score.
-    pub fn contributions(&self) -> ContributionsJs {
-        to_value(&self.contributions).unchecked_into()
-    }
+/// The JS decision of a core decision. Its report body is drawn now; its terms and the
+/// reasons of its explanation go to JS as one compact string (`Explanation::write_compact`),
+/// which `describe` turns into the sentence or the contributions only when a page asks: most
+/// decisions are shown, reported and dropped without either.
+fn decision_of(
+    d: &CoreDecision,
+    engine: &CoreEngine,
+    catalog: &CoreCatalog,
+    rng: &mut dyn Random,
+) -> Decision {
+    static DESCRIBE: std::sync::Once = std::sync::Once::new();
+    DESCRIBE.call_once(|| {
+        let describe = Closure::<dyn FnMut(String, Option<String>, u32) -> JsValue>::new(describe);
+        set_describe(&describe.into_js_value());
+    });
+    let body = engine.report_body(catalog, d, rng);
+    let mut detail = String::with_capacity(160);
+    Explanation::write_compact(d, engine.profile(), &mut detail);
+    Decision::new(
+        &d.offer_id,
+        ts::DecisionReason::of(&d.reason),
+        d.score,
+        (body != d.offer_id).then_some(body.as_str()),
+        catalog.offer(d.offer).creative.as_deref(),
+        &detail,
+    )
 }
 
-impl Decision {
-    fn of(
-        d: &CoreDecision,
-        engine: &CoreEngine,
-        catalog: &CoreCatalog,
-        rng: &mut dyn Random,
-    ) -> Decision {
-        use crate::rank::Factor;
-        let contributions = d
-            .contributions
-            .iter()
-            .map(|c| {
-                let kind = ts::ContributionKind::of(&c.factor);
-                let label = match &c.factor {
+/// What `decision.explain()` (`what` 0) and `decision.contributions()` (`what` 1) return,
+/// from the decision's compact form and its creative's JSON text (for the `labels` that name
+/// products and tags in the sentence).
+fn describe(detail: String, creative: Option<String>, what: u32) -> JsValue {
+    use crate::rank::Factor;
+    let Some((terms, explanation)) = Explanation::read_compact(&detail) else {
+        return JsValue::UNDEFINED;
+    };
+    if what == 1 {
+        let contributions: Vec<ContributionOut> = terms
+            .into_iter()
+            .map(|c| ContributionOut {
+                kind: ts::ContributionKind::of(&c.factor),
+                label: match c.factor {
                     Factor::Interest(t)
                     | Factor::Item(t)
                     | Factor::Related(t)
-                    | Factor::Context(t) => t.clone(),
+                    | Factor::Context(t) => t,
                     Factor::Popularity | Factor::Boost => String::new(),
-                };
-                ContributionOut {
-                    kind,
-                    label,
-                    amount: c.amount,
-                }
+                },
+                amount: c.amount,
             })
             .collect();
-        let explanation = crate::rank::explanation(d, engine.profile());
-        let creative = catalog.offer(d.offer).creative.clone();
-        let labels = match creative.as_deref() {
-            Some(text) if text.contains("\"labels\"") => {
-                let all = serde_json::from_str::<CreativeLabels>(text)
-                    .map(|c| c.labels)
-                    .unwrap_or_default();
-                explanation
-                    .keys()
-                    .filter_map(|k| all.get(k).map(|v| (k.to_string(), v.clone())))
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        Decision {
-            offer_id: d.offer_id.clone(),
-            report_body: engine.report_body(catalog, d, rng),
-            reason: ts::DecisionReason::of(&d.reason),
-            score: d.score,
-            explanation,
-            labels,
-            creative,
-            contributions,
-        }
+        return to_value(&contributions);
     }
+    let labels = match creative.as_deref() {
+        Some(text) if text.contains("\"labels\"") => serde_json::from_str::<CreativeLabels>(text)
+            .map(|c| c.labels)
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
+    explanation.render(&|key| labels.get(key).cloned()).into()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1167,12 +1201,7 @@ impl Engine {
         catalog: &Catalog,
         request: Option<ChooseRequest>,
     ) -> Result<Option<Decision>, JsValue> {
-        let mut many = self.decide(catalog, request, true)?;
-        Ok(if many.is_empty() {
-            None
-        } else {
-            Some(many.swap_remove(0))
-        })
+        Ok(self.decide(catalog, request, true)?.into_iter().next())
     }
 
     /// Chooses up to `request.count` distinct, diverse offers.
@@ -1184,7 +1213,7 @@ impl Engine {
     ) -> Result<DecisionsJs, JsValue> {
         let arr = js_sys::Array::new();
         for d in self.decide(catalog, request, false)? {
-            arr.push(&JsValue::from(d));
+            arr.push(&d);
         }
         Ok(arr.unchecked_into())
     }
@@ -1233,7 +1262,7 @@ impl Engine {
         );
         Ok(decisions
             .iter()
-            .map(|d| Decision::of(d, &engine, &catalog.inner, &mut self.rng))
+            .map(|d| decision_of(d, &engine, &catalog.inner, &mut self.rng))
             .collect())
     }
 
@@ -1260,8 +1289,13 @@ impl Engine {
         if let Err(e) = report::check_url(&url) {
             return js_sys::Promise::reject(&e);
         }
+        let Some(body) = report_body(decision) else {
+            return js_sys::Promise::reject(&error::js_error(
+                Code::OptionsInvalid,
+                "report() takes a decision returned by choose() or chooseMany()",
+            ));
+        };
         let now = self.clock.now();
-        let body = decision.report_body.clone();
         let logged = self.inner.borrow_mut().log_report(&body, &url, now);
         wasm_bindgen_futures::future_to_promise(async move {
             if logged.is_none() {
