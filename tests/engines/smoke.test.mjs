@@ -17,6 +17,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../../www/server.mjs";
+import { dropPrivacyRecords } from "../../www/tests/harness.mjs";
 import { ENGINES, launch } from "./webdriver.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -77,6 +78,8 @@ for (const engine of engines) {
           return { offerId: aside.getAttribute("data-offer-id"), reason: aside.getAttribute("data-reason"), text: aside.textContent };
         });
         if (shown.reason !== "explore" || attempt === 2) return { ...shown, reports: reportsSince(from) };
+        // That pick is the page's answer all week (exact reports): a new week asks afresh.
+        await b.execute(dropPrivacyRecords);
       }
     };
 

@@ -67,3 +67,17 @@ export function pocketrankKeys(page) {
 
 /** Lets pending request headers settle. */
 export const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+
+/** The browser script of {@link forgetAnswers}: removes every namespace's privacy record. */
+export function dropPrivacyRecords() {
+  for (const k of Object.keys(localStorage)) if (/^pocketrank:[^:]+:privacy$/.test(k)) localStorage.removeItem(k);
+}
+
+/**
+ * Before a page is loaded again because its offer was explored (1% of first slots, by design):
+ * with exact reports that pick is the page's answer, given again all week, so a reload alone
+ * would show it again. Dropping the week's privacy record is what a new week does.
+ */
+export async function forgetAnswers(page) {
+  await page.evaluate(dropPrivacyRecords);
+}

@@ -9,7 +9,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ROOT, browser, settle, visit } from "./harness.mjs";
+import { ROOT, browser, forgetAnswers, settle, visit } from "./harness.mjs";
 import { startServer } from "../server.mjs";
 
 let site;
@@ -89,6 +89,7 @@ async function embedLoad(b, page) {
     const image = await shownImage(page, "pocket-offer .pocket-offer-image");
     await settle(500);
     if (shown.reason !== "explore" || attempt === 2) return { ...shown, image, requests: b.requests.slice(from) };
+    await forgetAnswers(page);
   }
 }
 
@@ -102,8 +103,10 @@ async function shopLoad(b, page) {
     const image = await shownImage(page, "#offer img");
     await settle(500);
     if (reason !== "explore" || attempt === 2) return { offerId, reason, image, requests: b.requests.slice(from) };
+    await forgetAnswers(page);
   }
 }
+
 
 /** The image a card shows, once loaded: its natural width, whether it is visible, its scheme. */
 async function shownImage(page, selector) {

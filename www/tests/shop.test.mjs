@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ROOT, browser, pocketrankKeys, screenshot, serve, settle, visit } from "./harness.mjs";
+import { ROOT, browser, forgetAnswers, pocketrankKeys, screenshot, serve, settle, visit } from "./harness.mjs";
 
 const catalog = JSON.parse(await readFile(join(ROOT, "www", "offers.json"), "utf8"));
 const products = JSON.parse(await readFile(join(ROOT, "www", "products.json"), "utf8"));
@@ -42,6 +42,7 @@ async function homeLoad(b, page) {
     const offerId = await page.getAttribute("#offer", "data-offer-id");
     const reason = await page.getAttribute("#offer", "data-reason");
     if (reason !== "explore" || attempt === 2) return { offerId, reason, requests: b.requests.slice(from) };
+    await forgetAnswers(page);
   }
 }
 
