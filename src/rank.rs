@@ -662,53 +662,93 @@ pub fn decisions_for(
 }
 
 /// The best `k` of a stream of `(score, offer)` pairs, best first (higher score, then lower
-/// offer index: the order of a stable sort of the whole catalog). Offers arrive in index order,
-/// so one that only ties the worst kept one never enters.
+/// offer index: the order of a stable sort of the whole catalog).
+///
+/// Each pair is one `u64` whose ascending order is that order (see [`Shortlist::key`]), kept
+/// in a binary heap with the worst kept on top: an offer that cannot enter costs one integer
+/// comparison, one that can `log k` of them, and nothing allocates after the start (a sort
+/// or a selection here would instantiate kilobytes of the standard library's sorts).
 struct Shortlist {
     k: usize,
-    kept: Vec<(f32, usize)>,
-    /// The worst score kept once the buffer was last cut to `k` (nothing worse can enter).
-    floor: f32,
+    heap: Vec<u64>,
 }
 
 impl Shortlist {
     fn new(k: usize) -> Shortlist {
         Shortlist {
             k,
-            kept: Vec::with_capacity(2 * k),
-            floor: f32::NEG_INFINITY,
+            heap: Vec::with_capacity(k),
         }
+    }
+
+    /// `(score, i)` as a key: the score's bits mapped to an integer in `f32::total_cmp`'s
+    /// order and inverted (higher scores first), then the offer index.
+    #[inline(always)]
+    fn key(score: f32, i: usize) -> u64 {
+        let bits = score.to_bits() as i32;
+        let ordered = (bits ^ ((((bits >> 31) as u32) >> 1) as i32)) as u32 ^ 0x8000_0000;
+        ((!ordered as u64) << 32) | i as u64
+    }
+
+    /// The inverse of [`Shortlist::key`].
+    fn unkey(key: u64) -> (f32, usize) {
+        let ordered = (!((key >> 32) as u32) ^ 0x8000_0000) as i32;
+        let bits = ordered ^ ((((ordered >> 31) as u32) >> 1) as i32);
+        (f32::from_bits(bits as u32), (key & 0xffff_ffff) as usize)
     }
 
     #[inline(always)]
     fn offer(&mut self, score: f32, i: usize) {
-        if self.k == 0 || (self.kept.len() >= self.k && score.total_cmp(&self.floor).is_le()) {
-            return;
-        }
-        self.kept.push((score, i));
-        if self.kept.len() == 2 * self.k {
-            self.cut();
+        let key = Shortlist::key(score, i);
+        if self.heap.len() < self.k {
+            self.heap.push(key);
+            self.sift_up(self.heap.len() - 1);
+        } else if self.k > 0 && key < self.heap[0] {
+            self.heap[0] = key;
+            sift_down(&mut self.heap, 0);
         }
     }
 
-    fn cut(&mut self) {
-        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if self.kept.len() > self.k {
-            self.kept.select_nth_unstable_by(self.k - 1, by_score);
-            self.kept.truncate(self.k);
-            self.floor = self.kept[self.k - 1].0;
+    fn sift_up(&mut self, mut at: usize) {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if self.heap[parent] >= self.heap[at] {
+                break;
+            }
+            self.heap.swap(parent, at);
+            at = parent;
         }
     }
 
     /// The kept offers, best first.
     fn into_sorted(mut self) -> Vec<(f32, usize)> {
-        self.cut();
-        // The hot path's one exception to crate::sort: a shortlist of at most 2k, in the
-        // standard unstable sort that shares its partitioning with the selection above (ties
-        // are broken by index, so the order is a stable sort's).
-        self.kept
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        self.kept
+        // Heap sort: the worst goes to the end, and so on.
+        let mut end = self.heap.len();
+        while end > 1 {
+            end -= 1;
+            self.heap.swap(0, end);
+            sift_down(&mut self.heap[..end], 0);
+        }
+        self.heap.into_iter().map(Shortlist::unkey).collect()
+    }
+}
+
+/// Restores the max-heap below `at` in `heap`.
+fn sift_down(heap: &mut [u64], mut at: usize) {
+    loop {
+        let (l, r) = (2 * at + 1, 2 * at + 2);
+        let mut top = at;
+        if l < heap.len() && heap[l] > heap[top] {
+            top = l;
+        }
+        if r < heap.len() && heap[r] > heap[top] {
+            top = r;
+        }
+        if top == at {
+            return;
+        }
+        heap.swap(at, top);
+        at = top;
     }
 }
 
@@ -816,6 +856,13 @@ pub fn choose(
                 if out.iter().all(|d| d.offer != f) {
                     return f == i;
                 }
+            }
+            if out.is_empty() || scoring.diversity <= 0.0 {
+                // Nothing adjusts the blank scores: the best is the first not yet picked.
+                return blank
+                    .iter()
+                    .find(|&&(_, j)| out.iter().all(|d| d.offer != j))
+                    .is_some_and(|&(_, j)| j == i);
             }
             blank
                 .iter()
@@ -988,4 +1035,47 @@ pub fn choose_private(
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shortlist;
+    use proptest::prelude::*;
+
+    fn by_score(a: &(f32, usize), b: &(f32, usize)) -> std::cmp::Ordering {
+        b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+    }
+
+    proptest! {
+        /// Keys sort as `(score, offer)` pairs do (higher score first, then lower index, in
+        /// `total_cmp`'s order: -0 below +0, NaNs at the ends), and give the pair back.
+        #[test]
+        fn keys_order_as_the_pairs_and_give_them_back(bits in proptest::collection::vec((any::<u32>(), 0usize..50_000), 2..40), special in proptest::collection::vec((0usize..7, 0usize..50_000), 0..10)) {
+            let specials = [0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE];
+            let mut pairs: Vec<(f32, usize)> = bits.iter().map(|&(b, i)| (f32::from_bits(b), i)).collect();
+            pairs.extend(special.iter().map(|&(k, i)| (specials[k], i)));
+            for &(s, i) in &pairs {
+                let (s2, i2) = Shortlist::unkey(Shortlist::key(s, i));
+                prop_assert_eq!((s.to_bits(), i), (s2.to_bits(), i2));
+            }
+            for a in &pairs {
+                for b in &pairs {
+                    prop_assert_eq!(Shortlist::key(a.0, a.1).cmp(&Shortlist::key(b.0, b.1)), by_score(a, b));
+                }
+            }
+        }
+
+        /// The shortlist keeps the best `k` of any stream, as sorting all of it would.
+        #[test]
+        fn the_shortlist_is_the_head_of_the_sorted_stream(scores in proptest::collection::vec(0u8..6, 0..400), k in 1usize..40) {
+            let mut list = Shortlist::new(k);
+            for (i, &s) in scores.iter().enumerate() {
+                list.offer(s as f32 / 2.0 - 1.0, i);
+            }
+            let mut all: Vec<(f32, usize)> = scores.iter().enumerate().map(|(i, &s)| (s as f32 / 2.0 - 1.0, i)).collect();
+            all.sort_by(by_score);
+            all.truncate(k);
+            prop_assert_eq!(list.into_sorted(), all);
+        }
+    }
 }
