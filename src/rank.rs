@@ -1037,7 +1037,8 @@ pub fn choose_private(
     out
 }
 
-#[cfg(test)]
+// proptest is a native dev-dependency (the wasm32 test build has none).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::Shortlist;
     use proptest::prelude::*;
