@@ -6,7 +6,9 @@
 use pocketrank::catalog::binary::checksum;
 use pocketrank::catalog::{Catalog, MAX_RELATED_PER_OFFER};
 use pocketrank::profile::{Event, EventKind, Profile, Settings};
-use pocketrank::rank::{choose, explain, explanation, Factor, Request, Scoring, SplitMix64};
+use pocketrank::rank::{
+    choose, explain, explanation, Decision, Factor, Request, Scoring, SplitMix64,
+};
 use pocketrank::Code;
 use serde_json::{json, Value};
 
@@ -40,24 +42,42 @@ fn viewed(items: &[&str]) -> Profile {
     p
 }
 
-fn ranked(c: &Catalog, p: &Profile, count: usize) -> Vec<String> {
-    let scoring = Scoring {
-        exploration: 0.0,
-        diversity: 0.0,
-        ..Scoring::default()
-    };
+/// `count` offers chosen for `p` an hour after its events, with `scoring`.
+fn pick(c: &Catalog, p: &Profile, count: usize, scoring: &Scoring) -> Vec<Decision> {
     let req = Request::new(count, T0 + 3_600_000);
     choose(
         c,
         p,
         &Settings::default(),
-        &scoring,
+        scoring,
         &req,
         &mut SplitMix64(3),
     )
-    .into_iter()
-    .map(|d| d.offer_id)
-    .collect()
+}
+
+/// The offer IDs of [`pick`]'s choice with neither exploration nor diversity.
+fn ranked(c: &Catalog, p: &Profile, count: usize) -> Vec<String> {
+    ids(&pick(
+        c,
+        p,
+        count,
+        &Scoring {
+            diversity: 0.0,
+            ..explored_never()
+        },
+    ))
+}
+
+/// The default scoring without exploration.
+fn explored_never() -> Scoring {
+    Scoring {
+        exploration: 0.0,
+        ..Scoring::default()
+    }
+}
+
+fn ids(d: &[Decision]) -> Vec<String> {
+    d.iter().map(|d| d.offer_id.clone()).collect()
 }
 
 #[test]
@@ -178,35 +198,19 @@ fn a_relation_counts_from_the_recent_items_side_too() {
     assert_eq!(top, ["TENT", "LAMP"]);
     let plain = Scoring {
         related: 0.0,
-        exploration: 0.0,
         diversity: 0.0,
-        ..Scoring::default()
+        ..explored_never()
     };
-    let req = Request::new(2, T0 + 3_600_000);
-    let without: Vec<String> = choose(
-        &c,
-        &p,
-        &Settings::default(),
-        &plain,
-        &req,
-        &mut SplitMix64(3),
-    )
-    .into_iter()
-    .map(|d| d.offer_id)
-    .collect();
+    let without = ids(&pick(&c, &p, 2, &plain));
     assert_ne!(without, top, "the relation is what put them first");
-    let scoring = Scoring {
-        exploration: 0.0,
-        diversity: 0.0,
-        ..Scoring::default()
-    };
-    let d = choose(
+    let d = pick(
         &c,
         &p,
-        &Settings::default(),
-        &scoring,
-        &req,
-        &mut SplitMix64(3),
+        2,
+        &Scoring {
+            diversity: 0.0,
+            ..explored_never()
+        },
     );
     let lamp = d.iter().find(|d| d.offer_id == "LAMP").unwrap();
     assert!(
@@ -222,19 +226,7 @@ fn a_relation_counts_from_the_recent_items_side_too() {
 fn the_explanation_names_the_recent_item_behind_a_relation() {
     let c = catalog(&shop());
     let p = viewed(&["flour"]);
-    let req = Request::new(1, T0 + 3_600_000);
-    let scoring = Scoring {
-        exploration: 0.0,
-        ..Scoring::default()
-    };
-    let d = choose(
-        &c,
-        &p,
-        &Settings::default(),
-        &scoring,
-        &req,
-        &mut SplitMix64(3),
-    );
+    let d = pick(&c, &p, 1, &explored_never());
     assert_eq!(d[0].offer_id, "MIXER");
     assert!(d[0]
         .contributions
@@ -297,23 +289,9 @@ fn diversity_leaves_what_an_offer_earns_by_its_relations_whole() {
           "related": { "seen": 0.2 } }
     ] }));
     let p = watched_a_thriller();
-    let scoring = Scoring {
-        exploration: 0.0,
-        ..Scoring::default()
-    };
+    let scoring = explored_never();
     assert!(scoring.diversity > 0.0);
-    let req = Request::new(2, T0 + 3_600_000);
-    let two: Vec<String> = choose(
-        &c,
-        &p,
-        &Settings::default(),
-        &scoring,
-        &req,
-        &mut SplitMix64(3),
-    )
-    .into_iter()
-    .map(|d| d.offer_id)
-    .collect();
+    let two = ids(&pick(&c, &p, 2, &scoring));
     assert_eq!(two, ["FIRST", "SECOND"]);
 }
 
@@ -330,19 +308,7 @@ fn an_offer_picked_for_what_goes_with_the_latest_item_is_personal() {
     let mut p = Profile::new();
     let e = Event::new(EventKind::View, ["genre:thriller"]).with_item("seen");
     p.record(&e, T0, &Settings::default()).unwrap();
-    let scoring = Scoring {
-        exploration: 0.0,
-        ..Scoring::default()
-    };
-    let req = Request::new(1, T0 + 3_600_000);
-    let d = choose(
-        &c,
-        &p,
-        &Settings::default(),
-        &scoring,
-        &req,
-        &mut SplitMix64(3),
-    );
+    let d = pick(&c, &p, 1, &explored_never());
     assert_eq!(d[0].offer_id, "RELATED");
     assert_eq!(d[0].reason, pocketrank::rank::Reason::Personal);
     assert!(!explain(&d[0], &p).contains("not based on your activity"));
