@@ -243,8 +243,6 @@ struct View {
     tag_sat: Box<[f32]>,
     /// Per catalog tag: context·[in context] alone (the score without the shopper).
     tag_context: Box<[f32]>,
-    /// Some catalog tag is in the page context (`tag_context` is not all zero).
-    has_context: bool,
     /// Per catalog tag: present in the profile or in the context (for requires/excludes).
     tag_present: Box<[bool]>,
     /// Per catalog item: sat(history).
@@ -360,7 +358,6 @@ impl View {
         // `Vec` stays a call (the scoring loop indexes these once per tag of every offer).
         View {
             tag_value: tag_value.into_boxed_slice(),
-            has_context: tag_context.iter().any(|&c| c != 0.0),
             tag_context: tag_context.into_boxed_slice(),
             tag_sat: tag_sat.into_boxed_slice(),
             tag_present: tag_present.into_boxed_slice(),
@@ -416,17 +413,10 @@ impl View {
         let o = &c.offers[i];
         let mut s = 0f32;
         let mut blank = 0f32;
-        if self.has_context {
-            for k in o.tags.0 as usize..o.tags.1 as usize {
-                let (t, w) = (c.tag_ids[k] as usize, c.tag_weights[k]);
-                s += w * self.tag_value[t];
-                blank += w * self.tag_context[t];
-            }
-        } else {
-            // No page context (the usual request): the blank score has no tag term.
-            for k in o.tags.0 as usize..o.tags.1 as usize {
-                s += c.tag_weights[k] * self.tag_value[c.tag_ids[k] as usize];
-            }
+        for k in o.tags.0 as usize..o.tags.1 as usize {
+            let (t, w) = (c.tag_ids[k] as usize, c.tag_weights[k]);
+            s += w * self.tag_value[t];
+            blank += w * self.tag_context[t];
         }
         let mut best_item = 0f32;
         for k in o.items.0 as usize..o.items.1 as usize {
@@ -791,7 +781,6 @@ pub fn choose(
             }
         }
     }
-    let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     let make = |i: usize, s: f32, reason: Reason| {
         decision(catalog, &view, scoring, profile, req, i, s, reason)
     };
@@ -868,7 +857,8 @@ pub fn choose(
                 .iter()
                 .filter(|&&(_, j)| out.iter().all(|d| d.offer != j))
                 .map(|&(b, j)| (view.diversified(catalog, scoring, b, j, &out, true), j))
-                .min_by(|a, b| by_score(a, b))
+                // The shortlist's order: the best adjusted score, then the earlier offer.
+                .min_by_key(|&(b, j)| Shortlist::key(b, j))
                 .is_some_and(|(_, j)| j == i)
         };
         let mut d = make(i, s, Reason::Personal);
