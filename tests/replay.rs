@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// One method's row: name, trials, HR@1, HR@5, HR@10, then the 95% intervals of HR@1 and
 /// HR@10, then the engine ÷ method ratios at HR@1 and HR@10 with their intervals.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 #[allow(dead_code)]
 struct Row {
     name: String,
@@ -303,4 +303,100 @@ fn relate_lists_what_sells_together_within_the_limit() {
     assert_eq!(related.related_of(2).count(), 0, "an offer without items");
     assert!(!run("33").status.success(), "over the limit of 32");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `relate` weighs a pair by how close together shoppers had it: an item bought right after
+/// the offer's item by three shoppers comes first, before what the four of them bought a few
+/// places later and far before one they all bought only a dozen purchases later (which the
+/// plain cosine, as the item-kNN baselines use, ranks above the first).
+#[test]
+fn relate_puts_what_was_had_next_to_the_item_first() {
+    let dir = std::env::temp_dir().join(format!("pocketrank-near-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("offers.json");
+    std::fs::write(
+        &catalog,
+        r#"{ "version": 1, "offers": [ { "id": "A", "tags": { "t": 1 }, "items": ["a"] } ] }"#,
+    )
+    .unwrap();
+    let mut csv = String::from("user,item,timestamp\n");
+    for s in 0..4 {
+        csv += &format!("s{s},a,1000\n");
+        if s < 3 {
+            csv += &format!("s{s},x,1001\n");
+        }
+        for k in 0..12 {
+            csv += &format!("s{s},filler-{k},{}\n", 1002 + k);
+        }
+        csv += &format!("s{s},y,2000\n");
+    }
+    let sales = dir.join("sales.csv");
+    std::fs::write(&sales, csv).unwrap();
+    let out = dir.join("related.json");
+    let done = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+        .args(["relate"])
+        .args([&catalog, &sales, &out])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let related = pocketrank::Catalog::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let rel: Vec<(&str, f32)> = related.related_of(0).collect();
+    let sim = |item: &str| rel.iter().find(|r| r.0 == item).map(|r| r.1);
+    let top = rel.iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+    assert_eq!(top.0, "x", "{rel:?}");
+    let (x, y) = (sim("x").unwrap(), sim("y").unwrap());
+    assert!(x > 2.0 * y, "next to it {x}, far from it {y}: {rel:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `replay --proximity` sets how the catalog's relations are formed (`off`: the plain cosine
+/// of the baselines), and only them: the baselines do not move.
+#[test]
+fn replay_forms_the_catalog_relations_with_the_proximity_it_is_given() {
+    let args = |p: &'static str| {
+        vec![
+            "--offers",
+            "items",
+            "--protocol",
+            "leave-last-out:3",
+            "--related",
+            "8",
+            "--proximity",
+            p,
+        ]
+    };
+    let near = replay(&args("10:0.5"));
+    let plain = replay(&args("off"));
+    let diag = "item-kNN (last 5; the catalog's relations)";
+    let (a, b) = (
+        row(&near, "item-kNN (last 5)"),
+        row(&plain, "item-kNN (last 5)"),
+    );
+    assert_eq!((a.hr1, a.hr10, a.trials), (b.hr1, b.hr10, b.trials));
+    assert_ne!(
+        row(&near, diag),
+        row(&plain, diag),
+        "the published pairs differ"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+        .args([
+            "replay",
+            "--interactions",
+            "tests/fixtures/replay-smoke.interactions.csv",
+        ])
+        .args([
+            "--tags",
+            "tests/fixtures/replay-smoke.tags.csv",
+            "--offers",
+            "items",
+        ])
+        .args(["--protocol", "leave-last-out", "--proximity", "near"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--proximity"));
 }

@@ -4,7 +4,8 @@
 //! pocketrank-tool validate CATALOG.json|CATALOG.bin
 //! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
 //! pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]   (related items per offer,
-//!                   from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32)
+//!                   from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32;
+//!                   a pair counts more when shoppers had the two close together)
 //! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
 //! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget,
 //!                   then the adaptive attacks on exact reports)
@@ -15,7 +16,7 @@
 //!                   [--knn-last N,N,…] [--related-weight X] [--recency X]
 //!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
 //!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
-//!                   [--bits-per-week X] [--slots N] [--dump FILE]
+//!                   [--bits-per-week X] [--slots N] [--dump FILE] [--proximity W:F|off]
 //! ```
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -296,6 +297,20 @@ fn replay_command(args: &[String]) -> Result<(), String> {
         tag_weight: num("tag-weight")?.unwrap_or(1.0).clamp(0.0, 1.0),
         slots: num("slots")?.unwrap_or(10.0).clamp(1.0, 10.0) as usize,
         dump: flags.get("dump").cloned(),
+        proximity: match flags.get("proximity").map(String::as_str) {
+            None => Some(relations::PROXIMITY),
+            Some("off") => None,
+            Some(v) => {
+                let bad = || format!("--proximity {v:?}: WINDOW:FAR (as 10:0.5) or off");
+                let (w, f) = v.split_once(':').ok_or_else(bad)?;
+                let window = w.parse().map_err(|_| bad())?;
+                let far: f64 = f.parse().map_err(|_| bad())?;
+                if !(far.is_finite() && far >= 0.0) {
+                    return Err(bad());
+                }
+                Some(relations::Proximity { window, far })
+            }
+        },
     };
     let mut t = Tuning::default();
     if let Some(v) = num("affinity")? {

@@ -86,6 +86,10 @@ pub struct Config {
     /// Writes every trial's offers wanted and ranked, per method, to this file (a diagnostic:
     /// `shopper,basket,method,wanted,ranked`, offer IDs separated by `|`).
     pub dump: Option<String>,
+    /// How the catalog's relations weigh a pair by how close together shoppers had it
+    /// (`relations::PROXIMITY`, as `relate` publishes them); `None`: the plain cosine, as the
+    /// item-kNN baselines.
+    pub proximity: Option<relations::Proximity>,
 }
 
 /// One user's history: baskets in time order, each (time ms, kind, items).
@@ -104,16 +108,12 @@ fn split_line(line: &str) -> Vec<&str> {
 
 impl Data {
     /// Each shopper's distinct items (all of their history), and the item index by ID.
-    pub fn histories(&self) -> (Vec<Vec<u32>>, HashMap<&str, u32>) {
-        let histories = self
+    /// Each user's items in the order they had them (repeats kept), and the item index.
+    pub fn sequences(&self) -> (Vec<Vec<u32>>, HashMap<&str, u32>) {
+        let sequences = self
             .users
             .iter()
-            .map(|(_, h)| {
-                let mut set: Vec<u32> = h.iter().flat_map(|b| b.2.iter().copied()).collect();
-                set.sort_unstable();
-                set.dedup();
-                set
-            })
+            .map(|(_, h)| h.iter().flat_map(|b| b.2.iter().copied()).collect())
             .collect();
         let index = self
             .items
@@ -121,7 +121,7 @@ impl Data {
             .enumerate()
             .map(|(i, s)| (s.as_str(), i as u32))
             .collect();
-        (histories, index)
+        (sequences, index)
     }
 
     /// The item's ID.
@@ -278,7 +278,8 @@ fn offer_id(s: &str) -> String {
 /// items (for the relations and the item-kNN baselines).
 struct Priors {
     counts: Vec<u32>,
-    histories: Vec<Vec<u32>>,
+    /// Each shopper's items in the order they had them.
+    sequences: Vec<Vec<u32>>,
 }
 
 /// Priors come from other shoppers only: with a half selected, from every interaction of the
@@ -286,22 +287,20 @@ struct Priors {
 fn priors(data: &Data, cfg: &Config) -> Priors {
     let n = data.items.len();
     let mut counts = vec![0u32; n];
-    let mut histories: Vec<Vec<u32>> = Vec::new();
+    let mut sequences: Vec<Vec<u32>> = Vec::new();
     for (u, h) in &data.users {
         let keep = match cfg.half {
             Some(half) if user_half(u) == half => continue,
             Some(_) => h.len(),
             None => h.len().saturating_sub(1),
         };
-        let mut set: Vec<u32> = h[..keep].iter().flat_map(|b| b.2.iter().copied()).collect();
-        for &i in &set {
+        let seq: Vec<u32> = h[..keep].iter().flat_map(|b| b.2.iter().copied()).collect();
+        for &i in &seq {
             counts[i as usize] += 1;
         }
-        set.sort_unstable();
-        set.dedup();
-        histories.push(set);
+        sequences.push(seq);
     }
-    Priors { counts, histories }
+    Priors { counts, sequences }
 }
 
 /// One offer before it is written as JSON.
@@ -365,9 +364,15 @@ fn form(data: &Data, cfg: &Config, priors: &Priors) -> Result<Formed, String> {
             }
         }
     }
-    let similarity = relations::similarity(&priors.histories, &covers, data.items.len());
+    // The baselines' plain cosine, and the catalog's relations as `relate` computes them.
+    let similarity = relations::similarity(&priors.sequences, &covers, data.items.len(), None);
+    let relations = cfg
+        .proximity
+        .map(|p| relations::similarity(&priors.sequences, &covers, data.items.len(), Some(p)));
     let related = cfg.related.min(pocketrank::catalog::MAX_RELATED_PER_OFFER);
-    let chosen: Vec<&[(u32, f32)]> = similarity
+    let chosen: Vec<&[(u32, f32)]> = relations
+        .as_ref()
+        .unwrap_or(&similarity)
         .by_offer
         .iter()
         .map(|row| &row[..row.len().min(related)])
