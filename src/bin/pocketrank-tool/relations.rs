@@ -158,7 +158,7 @@ pub fn similarity(
         for &j in &touched {
             let c = std::mem::take(&mut together[j as usize]);
             met[j as usize] = false;
-            if covered[j as usize] {
+            if covered[j as usize] || c <= 0.0 {
                 continue;
             }
             let sim = c / (n_o * shoppers_of_item[j as usize] as f64).sqrt();
