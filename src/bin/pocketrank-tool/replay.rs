@@ -108,12 +108,12 @@ fn split_line(line: &str) -> Vec<&str> {
 
 impl Data {
     /// Each shopper's distinct items (all of their history), and the item index by ID.
-    /// Each user's items in the order they had them (repeats kept), and the item index.
-    pub fn sequences(&self) -> (Vec<Vec<u32>>, HashMap<&str, u32>) {
+    /// Each user's baskets as a [`relations::Sequence`], and the item index.
+    pub fn sequences(&self) -> (Vec<relations::Sequence>, HashMap<&str, u32>) {
         let sequences = self
             .users
             .iter()
-            .map(|(_, h)| h.iter().flat_map(|b| b.2.iter().copied()).collect())
+            .map(|(_, h)| relations::sequence(h.iter().map(|b| &b.2[..])))
             .collect();
         let index = self
             .items
@@ -278,8 +278,8 @@ fn offer_id(s: &str) -> String {
 /// items (for the relations and the item-kNN baselines).
 struct Priors {
     counts: Vec<u32>,
-    /// Each shopper's items in the order they had them.
-    sequences: Vec<Vec<u32>>,
+    /// Each shopper's baskets, in time order.
+    sequences: Vec<relations::Sequence>,
 }
 
 /// Priors come from other shoppers only: with a half selected, from every interaction of the
@@ -287,15 +287,15 @@ struct Priors {
 fn priors(data: &Data, cfg: &Config) -> Priors {
     let n = data.items.len();
     let mut counts = vec![0u32; n];
-    let mut sequences: Vec<Vec<u32>> = Vec::new();
+    let mut sequences: Vec<relations::Sequence> = Vec::new();
     for (u, h) in &data.users {
         let keep = match cfg.half {
             Some(half) if user_half(u) == half => continue,
             Some(_) => h.len(),
             None => h.len().saturating_sub(1),
         };
-        let seq: Vec<u32> = h[..keep].iter().flat_map(|b| b.2.iter().copied()).collect();
-        for &i in &seq {
+        let seq = relations::sequence(h[..keep].iter().map(|b| &b.2[..]));
+        for &(i, _) in &seq {
             counts[i as usize] += 1;
         }
         sequences.push(seq);
