@@ -20,8 +20,9 @@ struct Row {
     ratio10: (f64, f64, f64),
 }
 
-fn replay(args: &[&str]) -> Vec<Row> {
-    let out = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+/// `pocketrank-tool replay` on the committed pair of files, as CSV.
+fn run_replay(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
         .arg("replay")
         .args([
             "--interactions",
@@ -32,7 +33,11 @@ fn replay(args: &[&str]) -> Vec<Row> {
         ])
         .args(args)
         .output()
-        .expect("run pocketrank-tool");
+        .expect("run pocketrank-tool")
+}
+
+fn replay(args: &[&str]) -> Vec<Row> {
+    let out = run_replay(args);
     assert!(
         out.status.success(),
         "{}",
@@ -382,21 +387,14 @@ fn replay_forms_the_catalog_relations_with_the_proximity_it_is_given() {
         row(&plain, diag),
         "the published pairs differ"
     );
-    let bad = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
-        .args([
-            "replay",
-            "--interactions",
-            "tests/fixtures/replay-smoke.interactions.csv",
-        ])
-        .args([
-            "--tags",
-            "tests/fixtures/replay-smoke.tags.csv",
-            "--offers",
-            "items",
-        ])
-        .args(["--protocol", "leave-last-out", "--proximity", "near"])
-        .output()
-        .unwrap();
+    let bad = run_replay(&[
+        "--offers",
+        "items",
+        "--protocol",
+        "leave-last-out",
+        "--proximity",
+        "near",
+    ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--proximity"));
 }
