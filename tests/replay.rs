@@ -262,32 +262,44 @@ fn malformed_input_is_refused_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
 }
 
+/// A fresh directory holding `offers.json` with this text: (directory, catalog path).
+fn temp_catalog(name: &str, json: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("pocketrank-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = dir.join("offers.json");
+    std::fs::write(&catalog, json).unwrap();
+    (dir, catalog)
+}
+
+/// `pocketrank-tool relate CATALOG SALES OUT [TOP]`.
+fn run_relate(
+    catalog: &std::path::Path,
+    sales: &std::path::Path,
+    out: &std::path::Path,
+    top: Option<&str>,
+) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
+        .arg("relate")
+        .args([catalog, sales, out])
+        .args(top)
+        .output()
+        .unwrap()
+}
+
 /// `pocketrank-tool relate`: the retailer's relations from its own sales, written into the
 /// catalog, within the limit, checked as any catalog is, and about what sells together.
 #[test]
 fn relate_lists_what_sells_together_within_the_limit() {
-    let dir = std::env::temp_dir().join(format!("pocketrank-relate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let catalog = dir.join("offers.json");
-    std::fs::write(
-        &catalog,
+    let (dir, catalog) = temp_catalog(
+        "relate",
         r#"{ "version": 1, "offers": [
             { "id": "G1", "tags": { "category:garden": 1 }, "items": ["garden-01"] },
             { "id": "R2", "tags": { "category:running": 1 }, "items": ["running-02"] },
             { "id": "ALL", "tags": { "all": 1 } } ] }"#,
-    )
-    .unwrap();
+    );
     let out = dir.join("related.json");
-    let run = |top: &str| {
-        Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
-            .args(["relate"])
-            .arg(&catalog)
-            .arg("tests/fixtures/replay-smoke.interactions.csv")
-            .arg(&out)
-            .arg(top)
-            .output()
-            .unwrap()
-    };
+    let sales = std::path::Path::new("tests/fixtures/replay-smoke.interactions.csv");
+    let run = |top: &str| run_relate(&catalog, sales, &out, Some(top));
     let done = run("5");
     assert!(
         done.status.success(),
@@ -316,14 +328,10 @@ fn relate_lists_what_sells_together_within_the_limit() {
 /// plain cosine, as the item-kNN baselines use, ranks above the first).
 #[test]
 fn relate_puts_what_was_had_next_to_the_item_first() {
-    let dir = std::env::temp_dir().join(format!("pocketrank-near-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let catalog = dir.join("offers.json");
-    std::fs::write(
-        &catalog,
+    let (dir, catalog) = temp_catalog(
+        "near",
         r#"{ "version": 1, "offers": [ { "id": "A", "tags": { "t": 1 }, "items": ["a"] } ] }"#,
-    )
-    .unwrap();
+    );
     let mut csv = String::from("user,item,timestamp\n");
     for s in 0..4 {
         csv += &format!("s{s},a,1000\n");
@@ -338,11 +346,7 @@ fn relate_puts_what_was_had_next_to_the_item_first() {
     let sales = dir.join("sales.csv");
     std::fs::write(&sales, csv).unwrap();
     let out = dir.join("related.json");
-    let done = Command::new(env!("CARGO_BIN_EXE_pocketrank-tool"))
-        .args(["relate"])
-        .args([&catalog, &sales, &out])
-        .output()
-        .unwrap();
+    let done = run_relate(&catalog, &sales, &out, None);
     assert!(
         done.status.success(),
         "{}",

@@ -380,5 +380,13 @@ mod tests {
         // places later for shopper 1 (0, then a basket of two at place 1, then 3 at place 3).
         let three = a.iter().find(|e| e.0 == 3).unwrap().1 as f64;
         assert!((three - (0.5 / 1.5)).abs() < 1e-6, "{three}");
+        // Sales without times (every shopper's history one basket): the plain cosine.
+        let flat: Vec<Sequence> = vec![sequence([&[0, 1, 2, 3][..]]), sequence([&[2, 0, 3][..]])];
+        let near = similarity(&flat, &[vec![0]], 4, Some(p)).by_offer[0].clone();
+        let plain = similarity(&flat, &[vec![0]], 4, None).by_offer[0].clone();
+        assert_eq!(near.len(), plain.len());
+        for ((j, s), (k, t)) in near.iter().zip(&plain) {
+            assert!(j == k && (s - t).abs() < 1e-6, "{near:?} against {plain:?}");
+        }
     }
 }
