@@ -438,12 +438,32 @@ impl Engine {
             .filter(|t| self.settings.is_sensitive(t))
             .cloned()
             .collect();
-        let forgot = !doomed.is_empty();
+        let items: Vec<String> = self
+            .profile
+            .items
+            .keys()
+            .filter(|i| self.settings.names_sensitive(i))
+            .cloned()
+            .collect();
+        let forgot = !doomed.is_empty() || !items.is_empty();
         for tag in doomed {
             self.change(Change::Forget(tag), now);
         }
+        for item in items {
+            self.change(Change::ForgetItem(item), now);
+        }
         if forgot {
+            self.forget_answers(now);
             self.persist(now);
+        }
+    }
+
+    /// The shopper took something out of the profile: no answer remembered from before is
+    /// given again (each tab learns it from the stored privacy record).
+    fn forget_answers(&mut self, now: Millis) {
+        if !self.guards.answers.is_empty() {
+            self.guards.forget_answers(now);
+            self.persist_guards();
         }
     }
 
@@ -510,7 +530,18 @@ impl Engine {
         let entry = LedgerEntry::new(id, now, url, body, mechanism, epsilon);
         self.guards.log(entry.clone());
         self.persist_guards();
+        if mechanism == Mechanism::Noised && !self.guards_durable() {
+            // Its ε could not be stored: the next page would not count it. Not sent.
+            self.guards.ledger.retain(|l| l.id != id);
+            return None;
+        }
         Some(entry)
+    }
+
+    /// Whether what the safeguards spent is stored for the next page to see (or there is no
+    /// storage: then the profile lives in this page only too).
+    fn guards_durable(&self) -> bool {
+        !self.persistent || (self.guards_writable && !self.guards_unsaved)
     }
 
     /// Adds a namespace to the shopper's own sensitive list: from now on its tags are never
@@ -931,6 +962,11 @@ impl Engine {
         }
         if changed {
             self.persist_guards();
+            // A spend the stored record does not hold would be free again on the next page:
+            // nothing personal leaves until it can be stored.
+            if guard.is_none() && !self.guards_durable() {
+                guard = Some(Guard::Unrecorded);
+            }
         }
         guard
     }
@@ -960,6 +996,7 @@ impl Engine {
         self.sync(now);
         let removed = self.change(Change::Forget(tag.to_string()), now);
         if removed {
+            self.forget_answers(now);
             self.persist(now);
         }
         removed
@@ -970,6 +1007,7 @@ impl Engine {
         self.sync(now);
         let removed = self.change(Change::ForgetItem(item.to_string()), now);
         if removed {
+            self.forget_answers(now);
             self.persist(now);
         }
         removed
@@ -1029,6 +1067,9 @@ impl Engine {
         // What the sensitive list keeps out is kept out of an import too.
         p.interests
             .retain(|tag, _| !self.settings.is_sensitive(tag));
+        p.items
+            .retain(|item, _| !self.settings.names_sensitive(item));
+        p.recent.retain(|item| !self.settings.names_sensitive(item));
         // An import replaces everything this tab has seen, other tabs' changes included: they
         // stay marked as included, so that those tabs do not apply them again on top of it
         // (an export carries no writers of its own). What they change later is added to it.
@@ -1037,6 +1078,7 @@ impl Engine {
         self.seq += 1;
         self.last_stamp = p.mark_written(self.writer, self.seq, now);
         self.profile = p;
+        self.forget_answers(now);
         self.persist(now);
         Ok(())
     }

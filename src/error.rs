@@ -66,6 +66,7 @@ codes! {
     PrivacyTooManyCatalogs => "privacy.too_many_catalogs", "Not personalized: `privacy.catalogsPerWeek` other catalogs were personalized this week.";
     PrivacyBudgetSpent => "privacy.budget_spent", "The week's privacy budget is spent: no report is sent (private choice: the choice is not personal).";
     PrivacyBitsSpent => "privacy.bits_spent", "The week's bound on what exact reports may say about the profile is reached: new questions are answered without the profile until it frees.";
+    PrivacyUnrecorded => "privacy.unrecorded", "Not personalized: what the decision would spend of the week's privacy bound could not be stored (storage full or written by a newer version), so the next page would not count it.";
 }
 
 impl fmt::Display for Code {

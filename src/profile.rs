@@ -282,7 +282,8 @@ impl Default for Settings {
 }
 
 /// Words that name a sensitive topic wherever they appear in a tag or a search (health,
-/// religion, sexuality, politics, financial distress), matched whole and case-insensitively.
+/// religion, sexuality, politics, financial distress), as [`Settings::names_sensitive`]
+/// matches them. Sorted, lowercase (a test checks).
 /// Any list misses something: it keeps the obvious out of the profile, and the weekly bound
 /// on what reports say (`PRIVACY.md`) holds for what it misses.
 pub const SENSITIVE_WORDS: &[&str] = &[
@@ -292,29 +293,38 @@ pub const SENSITIVE_WORDS: &[&str] = &[
     "alcoholism",
     "alzheimer",
     "alzheimers",
+    "anorexia",
     "antidepressant",
     "antidepressants",
+    "antipsychotic",
     "anxiety",
+    "apnea",
     "arthritis",
     "asthma",
     "atheist",
     "autism",
     "autistic",
+    "bailiff",
     "bankrupt",
+    "bankruptcies",
     "bankruptcy",
+    "bdsm",
     "bible",
     "biden",
     "bipolar",
     "bisexual",
     "buddhist",
+    "bulimia",
     "cancer",
     "catholic",
     "celiac",
     "chemo",
     "chemotherapy",
+    "chlamydia",
     "christian",
     "church",
     "coeliac",
+    "colostomy",
     "condom",
     "condoms",
     "contraception",
@@ -325,86 +335,161 @@ pub const SENSITIVE_WORDS: &[&str] = &[
     "debts",
     "dementia",
     "democrat",
+    "depressed",
     "depression",
     "diabetes",
     "diabetic",
     "dialysis",
+    "dildo",
     "disability",
     "disabled",
+    "dyslexia",
+    "ebt",
     "election",
     "epilepsy",
+    "epipen",
     "erectile",
+    "erotic",
     "eviction",
     "fertility",
+    "fetish",
+    "fluoxetine",
+    "foodbank",
     "foreclosure",
     "gay",
+    "gonorrhea",
+    "gonorrhoea",
+    "haemorrhoid",
     "halal",
+    "hemorrhoid",
     "hepatitis",
     "herpes",
     "hijab",
     "hindu",
     "hiv",
+    "homosexual",
+    "hospice",
+    "impotence",
+    "impotent",
     "incontinence",
+    "inhaler",
+    "insolvency",
     "insulin",
+    "intersex",
     "islam",
+    "islamic",
     "ivf",
+    "jew",
     "jewish",
+    "judaism",
+    "koran",
     "kosher",
     "lesbian",
     "lgbt",
     "lgbtq",
+    "maga",
+    "mastectomy",
     "menopause",
+    "metformin",
+    "methadone",
     "miscarriage",
     "mormon",
     "mosque",
     "muslim",
+    "naloxone",
+    "narcan",
+    "nonbinary",
+    "ocd",
+    "oncology",
     "opioid",
+    "ostomy",
     "overdraft",
+    "ovulation",
+    "ozempic",
     "parkinson",
     "parkinsons",
     "pawn",
     "payday",
     "pharmacy",
+    "porn",
     "pregnancy",
     "pregnant",
     "prenatal",
     "prescription",
+    "prozac",
+    "psoriasis",
     "psychiatric",
+    "ptsd",
     "queer",
     "quran",
     "rehab",
+    "repossession",
     "republican",
     "rosary",
     "schizophrenia",
     "seizure",
+    "sertraline",
     "sex",
     "sexual",
     "sikh",
     "std",
+    "suboxone",
     "suicide",
     "synagogue",
+    "syphilis",
     "therapy",
     "torah",
     "transgender",
+    "transsexual",
     "trump",
     "tumor",
     "tumour",
+    "unemployed",
+    "unemployment",
     "viagra",
+    "vibrator",
+    "wegovy",
+    "welfare",
     "wheelchair",
+    "xanax",
+    "zoloft",
 ];
 
 impl Settings {
     /// Whether `tag` is sensitive: in a sensitive namespace (case-insensitive), or naming a
-    /// sensitive topic anywhere: a word of [`SENSITIVE_WORDS`], or one the site or the
-    /// shopper added to the sensitive list (`category:pregnancy`, `search:diabetic`).
+    /// sensitive topic anywhere (see [`Settings::names_sensitive`]).
     pub fn is_sensitive(&self, tag: &str) -> bool {
         let namespace = tag.split(':').next().unwrap_or(tag);
         self.sensitive
             .iter()
             .any(|s| s.eq_ignore_ascii_case(namespace))
-            || tag.split(|c: char| !c.is_alphanumeric()).any(|w| {
-                SENSITIVE_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w))
-                    || self.sensitive.iter().any(|s| s.eq_ignore_ascii_case(w))
+            || self.names_sensitive(tag)
+    }
+
+    /// Whether any word of `text` (a tag, an item ID, a whole search) names a sensitive
+    /// topic: a word of [`SENSITIVE_WORDS`] or one the site or the shopper added to the
+    /// sensitive list (`category:pregnancy`, `search:diabetic`, `sku-insulin-pen`). Words are
+    /// compared case-insensitively, apostrophes dropped ("Qur'an"), and a plural's `s` or `es`
+    /// taken off ("diabetics", "churches").
+    pub fn names_sensitive(&self, text: &str) -> bool {
+        let listed = |w: &str| {
+            SENSITIVE_WORDS.binary_search(&w).is_ok()
+                || self.sensitive.iter().any(|s| s.eq_ignore_ascii_case(w))
+        };
+        let folded: String = text
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '\u{2019}'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        folded
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .any(|w| {
+                listed(w)
+                    || w.strip_suffix('s')
+                        .is_some_and(|b| !b.is_empty() && listed(b))
+                    || w.strip_suffix("es")
+                        .is_some_and(|b| !b.is_empty() && listed(b))
             })
     }
 }
@@ -557,7 +642,17 @@ impl Profile {
         // (its ID would say the same thing).
         let before = tags.len();
         tags.retain(|t| !settings.is_sensitive(t));
-        let touched_sensitive = tags.len() != before;
+        // The whole search counts, not only the words kept as tags; and an item whose ID
+        // names a sensitive topic says as much as such a tag.
+        let touched_sensitive = tags.len() != before
+            || event
+                .terms
+                .as_deref()
+                .is_some_and(|t| settings.names_sensitive(t))
+            || event
+                .item
+                .as_deref()
+                .is_some_and(|i| settings.names_sensitive(i));
         if touched_sensitive {
             // One sensitive word makes the whole search sensitive ("for my diabetic son").
             tags.retain(|t| !(event.terms.is_some() && t.starts_with("search:")));

@@ -131,6 +131,9 @@ pub enum Guard {
     BudgetSpent,
     /// Exact reports, and the bits of the window are spent (a new question would exceed them).
     BitsSpent,
+    /// What a personal decision spends could not be stored (a full or unwritable store, a
+    /// record of a newer version): the next page would not count it.
+    Unrecorded,
 }
 
 impl Guard {
@@ -141,6 +144,7 @@ impl Guard {
             Guard::TooManyCatalogs => Code::PrivacyTooManyCatalogs,
             Guard::BudgetSpent => Code::PrivacyBudgetSpent,
             Guard::BitsSpent => Code::PrivacyBitsSpent,
+            Guard::Unrecorded => Code::PrivacyUnrecorded,
         }
     }
 }
@@ -171,6 +175,11 @@ pub struct SafeguardState {
     /// The personalized answers given in the window, by question.
     #[serde(default)]
     pub answers: Vec<Answer>,
+    /// When the shopper last took something out of the profile (an interest, a product, a
+    /// namespace made sensitive, an import): answers given before it are void in every tab,
+    /// so that nothing picked for what was forgotten is shown again.
+    #[serde(default)]
+    pub forgot_t: Millis,
 }
 
 fn invalid(what: impl std::fmt::Display) -> Error {
@@ -316,7 +325,19 @@ impl SafeguardState {
             self.sensitive_t = other.sensitive_t;
             changed = true;
         }
+        if other.forgot_t > self.forgot_t {
+            self.forgot_t = other.forgot_t;
+            changed = true;
+        }
+        let forgot = self.forgot_t;
+        self.answers.retain(|a| a.t >= forgot);
         changed
+    }
+
+    /// Voids every answer given so far (the shopper took something out of the profile).
+    pub fn forget_answers(&mut self, now: Millis) {
+        self.forgot_t = now.max(self.forgot_t.saturating_add(1));
+        self.answers.clear();
     }
 
     /// Drops what left the window, then keeps each list within its bound ([`SafeguardState::fit`]).

@@ -380,6 +380,15 @@ fn a_search_for_a_health_religion_sexuality_political_or_money_word_leaves_no_tr
         ("republican", "republican party hat"),
         ("payday", "payday loan calculator"),
         ("secretword", "where to buy secretword online"),
+        // Past the words a search keeps as tags, in a plural, behind an apostrophe.
+        (
+            "diabetic",
+            "organic gluten free bread for my son who is diabetic",
+        ),
+        ("diabetics", "sugar free snacks for diabetics"),
+        ("quran", "wooden Qur'an stand"),
+        ("churches", "candles for churches"),
+        ("secretwords", "two secretwords"),
     ] {
         let s = Shared::default();
         let mut e = open(&s, PrivacySettings::default(), T0);
@@ -404,6 +413,30 @@ fn a_search_for_a_health_religion_sexuality_political_or_money_word_leaves_no_tr
         let b = other.choose(&probe, &req, &mut SplitMix64(1), true);
         assert_eq!(a[0].offer_id, b[0].offer_id, "{word}");
     }
+}
+
+#[test]
+fn a_product_whose_id_names_a_sensitive_topic_is_not_recorded() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    let view = Event::new(EventKind::View, ["category:supplies"]).with_item("sku-Insulin-pen");
+    e.record(&view, T0).unwrap();
+    assert!(
+        e.profile().items.is_empty(),
+        "{:?}",
+        e.profile().items.keys()
+    );
+    assert!(e.profile().interests.contains_key("category:supplies"));
+    let plain = Event::new(EventKind::View, ["category:supplies"]).with_item("sku-pen");
+    e.record(&plain, T0).unwrap();
+    assert_eq!(e.profile().items.keys().collect::<Vec<_>>(), ["sku-pen"]);
+}
+
+#[test]
+fn the_sensitive_word_list_is_sorted_and_lowercase_as_its_lookup_needs() {
+    let words = pocketrank::profile::SENSITIVE_WORDS;
+    assert!(words.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+    assert!(words.iter().all(|w| *w == w.to_lowercase()));
 }
 
 #[test]
@@ -633,4 +666,150 @@ fn once_the_matching_offers_are_capped_the_rest_are_not_called_personal() {
         "{}",
         e.explain(&next[0])
     );
+}
+
+/// A store of `quota` UTF-16 units shared by tabs.
+fn with_quota(quota: usize) -> Shared {
+    Shared(std::rc::Rc::new(std::cell::RefCell::new(
+        store::MemoryStore::with_quota(quota),
+    )))
+}
+
+/// Fills what is left of a store of `quota` units, as another script of the origin could.
+fn fill(s: &Shared, quota: usize) {
+    let used: usize = s
+        .keys()
+        .unwrap()
+        .iter()
+        .map(|k| k.encode_utf16().count() + s.get(k).unwrap().unwrap().encode_utf16().count())
+        .sum();
+    s.clone()
+        .set("filler", &"x".repeat(quota - used - "filler".len()))
+        .unwrap();
+}
+
+#[test]
+fn a_personal_answer_whose_spend_cannot_be_stored_is_not_given() {
+    let quota = 40_000;
+    let s = with_quota(quota);
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    fill(&s, quota);
+    let c = catalog(15, "");
+    let d = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), false);
+    assert_ne!(d[0].reason, Reason::Personal, "{:?}", d[0]);
+    assert_eq!(e.status().guard, Some(Guard::Unrecorded));
+    assert_eq!(Guard::Unrecorded.code().as_str(), "privacy.unrecorded");
+    // Asked again, still nothing personal: the answer was not remembered either.
+    let d = e.choose(&c, &Request::new(1, T0 + 1), &mut SplitMix64(2), false);
+    assert_ne!(d[0].reason, Reason::Personal);
+    // Room again: the next page sees every bit it may spend, and the answer is personal.
+    s.clone().remove("filler").unwrap();
+    let mut next = open(&s, PrivacySettings::default(), T0 + 2);
+    let d = next.choose(&c, &Request::new(1, T0 + 2), &mut SplitMix64(3), false);
+    assert_eq!(
+        (d[0].offer_id.as_str(), d[0].reason),
+        ("RUN", Reason::Personal)
+    );
+    let stored = s.get(&store::privacy_key("shop")).unwrap().unwrap();
+    let stored = pocketrank::safeguard::SafeguardState::decode(&stored).unwrap();
+    assert_eq!(
+        stored.answers.len(),
+        1,
+        "the personal answer and its spend are stored"
+    );
+}
+
+#[test]
+fn a_noised_report_whose_spend_cannot_be_stored_is_not_sent() {
+    let quota = 40_000;
+    let s = with_quota(quota);
+    let mut e = open(&s, noised(8.0), T0);
+    runner(&mut e, T0);
+    assert!(e.log_report("RUN", "/r", T0).is_some());
+    fill(&s, quota);
+    assert!(e.log_report("RUN", "/r", T0 + 1).is_none());
+    assert_eq!(
+        e.privacy_view(T0 + 1).ledger.len(),
+        1,
+        "the ledger lists what was sent"
+    );
+}
+
+#[test]
+fn a_privacy_record_of_a_newer_version_keeps_every_decision_profile_free() {
+    let s = Shared::default();
+    s.clone()
+        .set(&store::privacy_key("shop"), r#"{"v":99}"#)
+        .unwrap();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let d = e.choose(
+        &catalog(15, ""),
+        &Request::new(1, T0),
+        &mut SplitMix64(1),
+        true,
+    );
+    assert_ne!(d[0].reason, Reason::Personal);
+    assert_eq!(e.status().guard, Some(Guard::Unrecorded));
+    assert_eq!(
+        s.get(&store::privacy_key("shop")).unwrap().as_deref(),
+        Some(r#"{"v":99}"#),
+        "left untouched"
+    );
+}
+
+#[test]
+fn what_the_shopper_forgets_is_not_answered_again_from_memory_in_any_tab() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    let mut tab = open(&s, PrivacySettings::default(), T0);
+    runner(&mut e, T0);
+    let c = catalog(15, "");
+    let first = e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true);
+    assert_eq!(
+        (first[0].offer_id.as_str(), first[0].reason),
+        ("RUN", Reason::Personal)
+    );
+    // The other tab gets the remembered answer.
+    let other = tab.choose(&c, &Request::new(1, T0 + 1), &mut SplitMix64(2), true);
+    assert_eq!(other[0].offer_id, "RUN");
+    assert!(e.forget("category:running", T0 + 2));
+    for (engine, t) in [(&mut e, T0 + 3), (&mut tab, T0 + 4)] {
+        let d = engine.choose(&c, &Request::new(1, t), &mut SplitMix64(3), true);
+        assert!(
+            d[0].offer_id != "RUN" && d[0].reason != Reason::Personal,
+            "{:?}",
+            d[0]
+        );
+    }
+    // The same for a product forgotten, and for a namespace made sensitive.
+    for forget in [
+        |e: &mut Engine, t| assert!(e.forget_item("sku-1", t)),
+        |e: &mut Engine, t| assert!(e.add_sensitive("category", t).unwrap()),
+    ] {
+        let s = Shared::default();
+        let mut e = open(&s, PrivacySettings::default(), T0);
+        e.record(
+            &Event::new(EventKind::View, ["category:running"]).with_item("sku-1"),
+            T0,
+        )
+        .unwrap();
+        let c = Catalog::from_json(
+            r#"{"version":1,"offers":[{"id":"RUN","tags":{"category:running":1},"items":["sku-1"]},{"id":"A"},{"id":"B"},{"id":"C"},{"id":"D"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.choose(&c, &Request::new(1, T0), &mut SplitMix64(1), true)[0].offer_id,
+            "RUN"
+        );
+        forget(&mut e, T0 + 1);
+        assert!(
+            e.privacy_record().answers.is_empty(),
+            "no answer from before"
+        );
+        let stored = s.get(&store::privacy_key("shop")).unwrap().unwrap();
+        let stored = pocketrank::safeguard::SafeguardState::decode(&stored).unwrap();
+        assert!(stored.answers.is_empty() && stored.forgot_t > T0);
+    }
 }

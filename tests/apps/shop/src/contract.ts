@@ -52,6 +52,7 @@ export function guardLabel(s: EngineStatus): string {
     case "privacy.too_many_catalogs": return "too many catalogs";
     case "privacy.budget_spent": return "budget spent";
     case "privacy.bits_spent": return "weekly bits spent";
+    case "privacy.unrecorded": return "privacy record not stored";
     default: return never(g);
   }
 }
