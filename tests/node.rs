@@ -337,3 +337,16 @@ async fn a_report_of_anything_but_a_decision_sends_nothing_and_rejects() {
     let privacy: JsValue = e.privacy().into();
     assert_eq!(get(&get(&privacy, "ledger"), "length"), 0, "nothing logged");
 }
+
+#[wasm_bindgen_test]
+fn a_page_cannot_lift_the_weekly_bound_of_exact_reports() {
+    for bits in [f64::INFINITY, f64::NAN, 1001.0, -1.0] {
+        let privacy = js("{}");
+        Reflect::set(&privacy, &"bitsPerWeek".into(), &bits.into()).unwrap();
+        let options = js("{}");
+        Reflect::set(&options, &"privacy".into(), &privacy).unwrap();
+        let err = Engine::in_memory(Some(options.unchecked_into())).unwrap_err();
+        assert_eq!(get(&err, "code"), "options.invalid", "{bits}");
+        assert_eq!(get(&err, "field"), "privacy.bitsPerWeek", "{bits}");
+    }
+}

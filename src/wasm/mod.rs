@@ -793,6 +793,14 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
             "a budget needs noised reports (epsilon) or privateChoice",
         )));
     }
+    if p.bits_per_week.is_some_and(|b| !b.is_finite()) {
+        // Unbounded is for the native replay's measurements, never for a page.
+        return Err(to_js(Error::at_field(
+            Code::OptionsInvalid,
+            "privacy.bitsPerWeek",
+            "must be a number from 0 to 1000",
+        )));
+    }
     Ok(PrivacySettings {
         mode,
         epsilon_per_report: p.epsilon.unwrap_or(d.epsilon_per_report),
