@@ -245,6 +245,8 @@ struct View {
     tag_context: Box<[f32]>,
     /// Per catalog tag: present in the profile or in the context (for requires/excludes).
     tag_present: Box<[bool]>,
+    /// Per catalog tag: present in the page context (requires/excludes without the shopper).
+    tag_in_context: Box<[bool]>,
     /// Per catalog item: sat(history).
     item_value: Box<[f32]>,
     /// Per catalog item: recency^rank among the recent items (0 if not recent).
@@ -287,6 +289,7 @@ impl View {
         let ni = catalog.item_count();
         let mut tag_value = vec![0f32; nt];
         let mut tag_present = vec![false; nt];
+        let mut tag_in_context = vec![false; nt];
         let mut tag_context = vec![0f32; nt];
         let mut tag_sat = vec![0f32; nt];
         let mut item_value = vec![0f32; ni];
@@ -339,6 +342,7 @@ impl View {
                 tag_value[id as usize] += scoring.context;
                 tag_context[id as usize] = scoring.context;
                 tag_present[id as usize] = true;
+                tag_in_context[id as usize] = true;
             }
         }
         for id in req.exclude {
@@ -361,6 +365,7 @@ impl View {
             tag_context: tag_context.into_boxed_slice(),
             tag_sat: tag_sat.into_boxed_slice(),
             tag_present: tag_present.into_boxed_slice(),
+            tag_in_context: tag_in_context.into_boxed_slice(),
             item_value: item_value.into_boxed_slice(),
             recent_value: recent_value.into_boxed_slice(),
             relation_value: relation_value.into_boxed_slice(),
@@ -377,18 +382,30 @@ impl View {
     /// [`View::eligible`] over the catalog's columns (the loop over offers calls this).
     #[inline(always)]
     fn eligible_in(&self, c: &Columns, i: usize, now: Millis) -> bool {
+        self.eligible_given(c, i, now, &self.tag_present)
+    }
+
+    /// Whether offer `i` would be eligible without the shopper: its `requires` and
+    /// `excludes` met by the page context alone (caps, dismissals and what was just bought
+    /// still count: they are about what the shopper was shown and bought).
+    fn eligible_blank_in(&self, c: &Columns, i: usize, now: Millis) -> bool {
+        self.eligible_given(c, i, now, &self.tag_in_context)
+    }
+
+    #[inline(always)]
+    fn eligible_given(&self, c: &Columns, i: usize, now: Millis, present: &[bool]) -> bool {
         let o = &c.offers[i];
         if self.blocked[i] || o.start.is_some_and(|s| now < s) || o.end.is_some_and(|e| now >= e) {
             return false;
         }
         // Plain loops over indices: at opt-level "z" an iterator adapter stays a call.
         for &t in o.requires.iter() {
-            if !self.tag_present[t as usize] {
+            if !present[t as usize] {
                 return false;
             }
         }
         for &t in o.excludes.iter() {
-            if self.tag_present[t as usize] {
+            if present[t as usize] {
                 return false;
             }
         }
@@ -767,16 +784,22 @@ pub fn choose(
     let mut fallback_score = None;
     let fallback = catalog.fallback();
     let columns = catalog.columns();
+    // The blank choice is made among the offers eligible without the shopper: an offer
+    // that only the profile let in (or kept out) changes the choice.
     for i in 0..catalog.len() {
-        if view.eligible_in(&columns, i, req.now) {
+        let with = view.eligible_in(&columns, i, req.now);
+        let without = personal && view.eligible_blank_in(&columns, i, req.now);
+        if with || without {
             let (s, b) = view.scores_in(&columns, scoring, i);
-            if !personal && fallback == Some(i) {
+            if with && !personal && fallback == Some(i) {
                 // Without a profile the fallback goes first, whatever its score.
                 fallback_score = Some(s);
                 continue;
             }
-            eligible.offer(s, i);
-            if personal {
+            if with {
+                eligible.offer(s, i);
+            }
+            if without {
                 blank.offer(b, i);
             }
         }
@@ -788,7 +811,8 @@ pub fn choose(
     if let (Some(f), Some(s)) = (fallback, fallback_score) {
         out.push(make(f, s, Reason::Fallback));
     }
-    let fallback_eligible = fallback.filter(|&f| personal && view.eligible(catalog, f, req.now));
+    let fallback_eligible =
+        fallback.filter(|&f| personal && view.eligible_blank_in(&columns, f, req.now));
     let blank = blank.into_sorted();
     let mut eligible = eligible.into_sorted();
     // Exploration draws from every eligible offer, not only the shortlist (gathered only
@@ -996,12 +1020,7 @@ pub fn choose_private(
 ) -> Vec<Decision> {
     let count = req.count.max(1).min(catalog.len());
     let mut view = View::build(catalog, profile, settings, scoring, req, true);
-    view.tag_present.iter_mut().for_each(|p| *p = false);
-    for tag in req.context {
-        if let Some(id) = catalog.tag_id(tag) {
-            view.tag_present[id as usize] = true;
-        }
-    }
+    view.tag_present = view.tag_in_context.clone();
     let mut eligible: Vec<(f32, usize)> = (0..catalog.len())
         .filter(|&i| view.eligible(catalog, i, req.now))
         .map(|i| (view.score(catalog, scoring, i), i))

@@ -22,8 +22,9 @@ fn arb_offer(i: usize) -> impl Strategy<Value = Value> {
         proptest::option::of(0..TAGS.len()),
         any::<bool>(),
         proptest::collection::btree_map(0usize..5, 0.0f64..=1.0, 0..3),
+        proptest::option::of(0..TAGS.len() * 3),
     )
-        .prop_map(move |(tags, pop, boost, per_day, start, end, exclude, with_item, related)| {
+        .prop_map(move |(tags, pop, boost, per_day, start, end, exclude, with_item, related, require)| {
             let tags: serde_json::Map<String, Value> = tags.into_iter().map(|(t, w)| (TAGS[t].to_string(), json!(w))).collect();
             let mut o = json!({ "id": format!("O{i}"), "tags": tags, "popularity": pop, "boost": boost });
             if let Some(c) = per_day {
@@ -41,6 +42,10 @@ fn arb_offer(i: usize) -> impl Strategy<Value = Value> {
             }
             if let Some(x) = exclude {
                 o["excludes"] = json!([TAGS[x]]);
+            }
+            // One offer in three at most needs an interest.
+            if let Some(r) = require.filter(|&r| r < TAGS.len()) {
+                o["requires"] = json!([TAGS[r]]);
             }
             if with_item {
                 o["items"] = json!([format!("sku-{}", i % 3)]);
@@ -319,6 +324,18 @@ proptest! {
         let settings = Settings::default();
         let req = Request::new(count, now);
         let with = choose(&c, &p, &settings, &scoring, &req, &mut SplitMix64(seed));
+        // The first pick, made again without the shopper's interests and items (what they
+        // were shown and dismissed still counts): a personal pick is not that one. (A
+        // purchase also keeps its offers out without the profile: such profiles are left
+        // to the check below.)
+        let blank = Profile { offers: p.offers.clone(), ..Profile::new() };
+        let without = choose(&c, &blank, &settings, &scoring, &Request::new(1, now), &mut SplitMix64(seed));
+        let bought = p.items.values().any(|h| h.last_purchase.is_some());
+        if let (Some(d), Some(b), false) = (with.first(), without.first(), bought) {
+            if d.reason == pocketrank::rank::Reason::Personal {
+                prop_assert_ne!(&d.offer_id, &b.offer_id, "the profile did not change the first pick");
+            }
+        }
         for (k, d) in with.iter().enumerate() {
             if d.reason == pocketrank::rank::Reason::Personal {
                 prop_assert!(d.contributions.iter().any(|x| x.is_personal()), "{:?}", d);
