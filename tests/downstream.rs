@@ -16,7 +16,10 @@ fn locked(path: &Path) -> BTreeMap<String, Vec<String>> {
         if let Some(n) = line.strip_prefix("name = ") {
             name = Some(n.trim_matches('"').to_string());
         } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
-            packages.entry(n).or_default().push(v.trim_matches('"').to_string());
+            packages
+                .entry(n)
+                .or_default()
+                .push(v.trim_matches('"').to_string());
         }
     }
     packages
