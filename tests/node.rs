@@ -189,17 +189,17 @@ fn every_field_the_engine_returns_is_declared_in_its_typescript() {
     .unwrap();
     let d = e.choose(&catalog(), None).unwrap().unwrap();
     let profile: JsValue = e.profile().into();
-    assert_declared("ProfileView", ts::ProfileView, &profile);
+    assert_declared("ProfileView", ts::ProfileView::TS, &profile);
     let first = |key: &str| js_sys::Array::from(&get(&profile, key)).get(0);
-    assert_declared("InterestView", ts::InterestView, &first("interests"));
-    assert_declared("ItemView", ts::ItemView, &first("items"));
-    assert_declared("OfferView", ts::OfferView, &first("offers"));
-    assert_declared("EngineStatus", ts::EngineStatus, &e.status().into());
-    assert_declared("PrivacyView", ts::PrivacyView, &e.privacy().into());
+    assert_declared("InterestView", ts::InterestView::TS, &first("interests"));
+    assert_declared("ItemView", ts::ItemView::TS, &first("items"));
+    assert_declared("OfferView", ts::OfferView::TS, &first("offers"));
+    assert_declared("EngineStatus", ts::EngineStatus::TS, &e.status().into());
+    assert_declared("PrivacyView", ts::PrivacyView::TS, &e.privacy().into());
     let contributions: JsValue = d.contributions().into();
     assert_declared(
         "Contribution",
-        ts::Contribution,
+        ts::Contribution::TS,
         &js_sys::Array::from(&contributions).get(0),
     );
     // The unions are the strings the engine sends: every reason and kind it can produce.
@@ -228,6 +228,155 @@ fn every_field_the_engine_returns_is_declared_in_its_typescript() {
     ] {
         assert_eq!(ts::DecisionReason::of(&r), r.as_str());
     }
+}
+
+#[wasm_bindgen_test]
+async fn a_ledger_entry_has_the_fields_its_typescript_declares() {
+    use pocketrank::wasm::ts;
+    let mut e = Engine::in_memory(None).unwrap();
+    let d = e.choose(&catalog(), None).unwrap().unwrap();
+    // Written to the ledger before it is sent; nothing listens on port 9, so it then rejects.
+    let sent = wasm_bindgen_futures::JsFuture::from(e.report(&d, "http://127.0.0.1:9/r".into()));
+    let err = sent.await.unwrap_err();
+    assert_eq!(get(&err, "code"), "report.network");
+    let ledger = js_sys::Array::from(&get(&e.privacy().into(), "ledger"));
+    assert_eq!(ledger.length(), 1);
+    assert_declared("LedgerView", ts::LedgerView::TS, &ledger.get(0));
+}
+
+/// Sorted.
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[wasm_bindgen_test]
+fn every_input_interface_declares_exactly_the_keys_the_engine_reads() {
+    use pocketrank::wasm::ts;
+    // Each pair: the keys the TypeScript declares, and the names serde reads from what JS
+    // passes (with its renames applied). `check_keys` refuses anything else for the options.
+    let interfaces: [(&str, &str, &[&str]); 7] = [
+        (
+            "EngineOptions",
+            ts::EngineOptions::TS,
+            ts::EngineOptions::accepted(),
+        ),
+        (
+            "PrivacyOptions",
+            ts::PrivacyOptions::TS,
+            ts::PrivacyOptions::accepted(),
+        ),
+        (
+            "ChooseRequest",
+            ts::ChooseRequest::TS,
+            ts::ChooseRequest::accepted(),
+        ),
+        (
+            "ShoppingEvent",
+            ts::ShoppingEvent::TS,
+            ts::ShoppingEvent::accepted(),
+        ),
+        (
+            "CatalogJson",
+            ts::CatalogJson::TS,
+            ts::CatalogJson::accepted(),
+        ),
+        ("OfferJson", ts::OfferJson::TS, ts::OfferJson::accepted()),
+        ("OfferCaps", ts::OfferCaps::TS, ts::OfferCaps::accepted()),
+    ];
+    for (name, ts_text, accepted) in interfaces {
+        assert!(!accepted.is_empty(), "{name}: serde lists its fields");
+        let mut declared = declared_fields(ts_text);
+        declared.sort();
+        assert_eq!(
+            declared,
+            sorted(accepted),
+            "{name}: its TypeScript vs what serde reads"
+        );
+    }
+    // And the options refuse a key they do not declare, naming the ones they do.
+    for key in ts::EngineOptions::KEYS {
+        let opts = js(&format!(r#"{{"{key}":null}}"#));
+        assert!(
+            Engine::in_memory(Some(opts.unchecked_into())).is_ok(),
+            "{key}"
+        );
+    }
+    let err = Engine::in_memory(Some(js(r#"{"halfLife":3}"#).unchecked_into())).unwrap_err();
+    assert_eq!(get(&err, "field"), "halfLife");
+    let m = get(&err, "message").as_string().unwrap();
+    assert!(m.contains("halfLifeDays"), "{m}");
+}
+
+/// The members a hand-written `export class NAME { … }` declares: its fields and methods by
+/// name (`[Symbol.dispose]` as `Symbol.dispose`), not its private constructor.
+fn class_members(ts: &str, name: &str) -> Vec<String> {
+    let start = ts
+        .find(&format!("export class {name} "))
+        .unwrap_or_else(|| panic!("{name} is declared"));
+    let body = &ts[start..];
+    let body = &body[..body.find("\n}").unwrap()];
+    let mut members: Vec<String> = body
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter(|l| !l.starts_with(' ') && !l.starts_with("/**") && !l.starts_with('*'))
+        .filter(|l| !l.starts_with("private constructor"))
+        .map(|l| {
+            let l = l.trim_start_matches("readonly ");
+            let end = l.find(['(', ':', '?']).unwrap();
+            l[..end].trim_matches(['[', ']']).to_string()
+        })
+        .collect();
+    members.sort();
+    members
+}
+
+/// What a JS object really has: its own enumerable keys and its prototype's members (but
+/// `constructor`), a symbol by its well-known name.
+fn real_members(v: &JsValue) -> Vec<String> {
+    let dispose = Reflect::get(&js_sys::global(), &"Symbol".into())
+        .and_then(|s| Reflect::get(&s, &"dispose".into()))
+        .unwrap();
+    let proto = js_sys::Object::get_prototype_of(v);
+    let mut members = keys(v);
+    for key in Reflect::own_keys(&proto).unwrap().iter() {
+        if key == dispose {
+            members.push("Symbol.dispose".into());
+        } else if let Some(k) = key.as_string() {
+            if k != "constructor" {
+                members.push(k);
+            }
+        } else {
+            members.push(format!("{key:?}"));
+        }
+    }
+    members.sort();
+    members
+}
+
+#[wasm_bindgen_test]
+fn the_decision_and_error_classes_have_the_members_their_typescript_declares() {
+    let d: JsValue = Engine::in_memory(None)
+        .unwrap()
+        .choose(&catalog(), None)
+        .unwrap()
+        .unwrap()
+        .into();
+    assert_eq!(
+        real_members(&d),
+        class_members(pocketrank::wasm::TS_DECISION, "Decision"),
+        "Decision: the object vs its TypeScript"
+    );
+    // An error with every structured field.
+    let err = Catalog::from_json(r#"{"version":1,"offers":[{"id":"A","caps":{"perDay":25}}]}"#)
+        .unwrap_err();
+    assert_eq!(
+        real_members(&err),
+        class_members(pocketrank::wasm::TS_ERROR, "PocketrankError"),
+        "PocketrankError: the error vs its TypeScript"
+    );
 }
 
 #[wasm_bindgen_test]

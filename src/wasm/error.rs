@@ -26,8 +26,9 @@ extern "C" {
     fn new(code: &str, message: &str) -> PocketrankError;
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_ERROR: &'static str = cat!(
+/// The TypeScript of the `PocketrankError` class; `tests/node.rs` compares its members with a
+/// real error's.
+pub const TS_ERROR: &str = cat!(
     "\n/** Every stable error code (the string form of the Rust `pocketrank::error::Code`). */\nexport type ErrorCode =",
     ERROR_CODE_UNION,
     ";\n
@@ -52,6 +53,9 @@ export class PocketrankError extends Error {
 }
 "
 );
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR_SECTION: &'static str = TS_ERROR;
 
 /// Converts a pocketrank error into a `PocketrankError` with `code`, and `offer`, `field`,
 /// `limit` and `value` where they apply.

@@ -27,7 +27,7 @@ use crate::profile::{Event, EventKind, Settings};
 use crate::rank::{Decision as CoreDecision, Explanation, Random, Request, Scoring, SplitMix64};
 use crate::Millis;
 
-pub use error::{to_js, PocketrankError};
+pub use error::{to_js, PocketrankError, TS_ERROR};
 pub use storage::LocalStorage;
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -43,8 +43,6 @@ pub mod ts {
 
     use serde::de::IgnoredAny;
     use wasm_bindgen::prelude::*;
-
-    use crate::engine::{InterestView, ItemView, LedgerView, OfferView};
 
     js_union! {
         /// What the shopper did.
@@ -210,11 +208,11 @@ pub mod ts {
             /// Personalization paused.
             paused "paused": req boolean,
             /// Interests, heaviest first.
-            interests "interests": req [InterestView],
+            interests "interests": req [("InterestView" => crate::engine::InterestView)],
             /// Items, heaviest first.
-            items "items": req [ItemView],
+            items "items": req [("ItemView" => crate::engine::ItemView)],
             /// Offers shown or dismissed.
-            offers "offers": req [OfferView],
+            offers "offers": req [("OfferView" => crate::engine::OfferView)],
         }
     }
     ts_interface! {
@@ -299,7 +297,7 @@ pub mod ts {
             /// The shopper's own.
             sensitive_shopper "sensitiveShopper": req [string],
             /// Every report sent (the latest 200), latest first.
-            ledger "ledger": req [LedgerView],
+            ledger "ledger": req [("LedgerView" => crate::engine::LedgerView)],
         }
     }
     ts_interface! {
@@ -398,21 +396,21 @@ pub mod ts {
       [field: string]: unknown;
     }
     "#,
-        EngineOptions,
-        PrivacyOptions,
-        ShoppingEvent,
-        ChooseRequest,
-        InterestView,
-        ItemView,
-        OfferView,
-        ProfileView,
-        EngineStatus,
-        LedgerView,
-        PrivacyView,
-        Contribution,
-        CatalogJson,
-        OfferJson,
-        OfferCaps,
+        EngineOptions::TS,
+        PrivacyOptions::TS,
+        ShoppingEvent::TS,
+        ChooseRequest::TS,
+        InterestView::TS,
+        ItemView::TS,
+        OfferView::TS,
+        ProfileView::TS,
+        EngineStatus::TS,
+        LedgerView::TS,
+        PrivacyView::TS,
+        Contribution::TS,
+        CatalogJson::TS,
+        OfferJson::TS,
+        OfferCaps::TS,
     );
 }
 
@@ -611,8 +609,9 @@ extern "C" {
     fn set_describe(describe: &JsValue);
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_DECISION: &'static str = r#"
+/// The TypeScript of the `Decision` class (`decision.js`); `tests/node.rs` compares its members
+/// with a real decision's.
+pub const TS_DECISION: &str = r#"
 /**
  * One chosen offer: a plain JS object. Nothing of it is kept in Wasm memory, so there is
  * nothing to free. Only `offerId` (or with noised reports the ID the mechanism drew) is ever
@@ -641,6 +640,9 @@ export class Decision {
   [Symbol.dispose](): void;
 }
 "#;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_DECISION_SECTION: &'static str = TS_DECISION;
 
 /// The part of a creative that names products and tags for "Why this offer?":
 /// `"labels": { "run-05": "Trail Runner 2", "category:running": "Running" }`.
@@ -768,17 +770,7 @@ fn privacy_settings(options: &JsValue) -> Result<PrivacySettings, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(PrivacySettings::default());
     }
-    check_keys(
-        &v,
-        &[
-            "epsilon",
-            "budgetPerWeek",
-            "privateChoice",
-            "minOffers",
-            "catalogsPerWeek",
-            "bitsPerWeek",
-        ],
-    )?;
+    check_keys(&v, ts::PrivacyOptions::KEYS)?;
     let p: PrivacyIn = read_options(&v, "privacy.")?;
     let d = PrivacySettings::default();
     let mode = match (p.private_choice, p.epsilon) {
@@ -1048,21 +1040,7 @@ impl Engine {
         let opts: Options = if options.is_undefined() || options.is_null() {
             Options::default()
         } else {
-            check_keys(
-                &options,
-                &[
-                    "namespace",
-                    "halfLifeDays",
-                    "retentionDays",
-                    "exploration",
-                    "diversity",
-                    "sensitive",
-                    "paused",
-                    "now",
-                    "seed",
-                    "privacy",
-                ],
-            )?;
+            check_keys(&options, ts::EngineOptions::KEYS)?;
             read_options(&options, "")?
         };
         let clock = match Reflect::get(&options, &"now".into()).unwrap_or(JsValue::UNDEFINED) {
@@ -1234,7 +1212,7 @@ impl Engine {
     ) -> Result<Vec<Decision>, JsValue> {
         let req: ChooseIn = match request.map(JsValue::from) {
             Some(v) if !v.is_undefined() && !v.is_null() => {
-                check_keys(&v, &["slot", "context", "count", "preview", "exclude"])?;
+                check_keys(&v, ts::ChooseRequest::KEYS)?;
                 read_options(&v, "")?
             }
             _ => ChooseIn::default(),

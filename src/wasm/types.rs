@@ -14,7 +14,8 @@
 //! mechanisms) are string unions built from tables ([`js_union!`]) whose `match` over the core
 //! enum is exhaustive, and those tables are the very strings the binding sends and reads.
 //! The JS names of the fields are checked against the values the engine really returns by
-//! `tests/node.rs` (`every_field_the_engine_returns_is_declared`).
+//! `tests/node.rs` (`every_field_the_engine_returns_is_declared`), and the keys of each `in`
+//! interface against the names serde reads (`every_input_interface_declares_exactly_the_keys_the_engine_reads`).
 
 /// Length of the concatenation of `parts` (for [`cat!`]).
 pub const fn total_len(parts: &[&str]) -> usize {
@@ -132,7 +133,9 @@ macro_rules! rs_field {
 }
 
 /// Declares a TypeScript interface for a Rust struct (see the module docs). `in` for values
-/// JS passes in, `out` for values JS gets.
+/// JS passes in, `out` for values JS gets. The interface is a unit struct whose `TS` is the
+/// TypeScript and `KEYS` the JS names of its fields; an `in` interface also has `accepted()`,
+/// the names serde reads (compared with `KEYS` by `tests/node.rs`).
 macro_rules! ts_interface {
     (
         $(#[doc = $doc:literal])*
@@ -151,16 +154,68 @@ macro_rules! ts_interface {
                 $( rs_field!($field, $mode, $k); )*
             }
         };
-        #[doc = concat!("The TypeScript of `", stringify!($name), "`.")]
-        pub const $name: &str = cat!(
-            "\n/**" $(, $doc, "\n *")* , "/\nexport interface ", stringify!($name), " {\n",
-            $(
-                "  /**" $(, $fdoc)* , " */\n  ",
-                ts_field!($dir, $js, $mode, $k), ";\n",
-            )*
-            "}\n"
-        );
+        #[doc = concat!("The TypeScript interface `", stringify!($name), "`.")]
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl $name {
+            /// The TypeScript declaration.
+            pub const TS: &'static str = cat!(
+                "\n/**" $(, $doc, "\n *")* , "/\nexport interface ", stringify!($name), " {\n",
+                $(
+                    "  /**" $(, $fdoc)* , " */\n  ",
+                    ts_field!($dir, $js, $mode, $k), ";\n",
+                )*
+                "}\n"
+            );
+            /// The JS names of its fields, in declaration order.
+            pub const KEYS: &'static [&'static str] = &[$($js),*];
+        }
+        ts_accepted!($dir $name for $rust);
     };
+}
+
+/// For an `in` interface, the field names that the Rust side's `Deserialize` reads.
+macro_rules! ts_accepted {
+    (in $name:ident for $rust:path) => {
+        impl $name {
+            /// The field names serde reads from what JS passes (see [`serde_fields`]).
+            pub fn accepted() -> &'static [&'static str] {
+                $crate::wasm::types::serde_fields::<$rust>()
+            }
+        }
+    };
+    (out $name:ident for $rust:path) => {};
+}
+
+/// The field names that the derived `Deserialize` of the struct `T` reads, taken from the
+/// derive itself: a deserializer that only asks for a struct and keeps the list it is given.
+pub fn serde_fields<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Fields<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("only the field names were wanted"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
 }
 
 /// A closed set of strings: the TypeScript union, and the mapping from the core enum (an

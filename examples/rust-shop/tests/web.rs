@@ -45,6 +45,23 @@ fn a_new_shopper_gets_the_welcome_offer_and_a_baker_gets_baking() {
     );
 }
 
+/// The README's example ("From a Rust frontend"): the lines between the markers are the ones
+/// the README shows (tests/apps/apps.test.mjs compares them), so that its code compiles and runs.
+#[wasm_bindgen_test]
+fn the_readme_example_runs() {
+    let catalog = catalog();
+    let example = || -> pocketrank::Result<()> {
+        // README: begin
+        let mut shop =
+            Recommender::with_store(Box::new(MemoryStore::new()), "test", Box::new(|| NOW), 7)?;
+        shop.viewed(&["category:baking"], "sku-flour")?;
+        assert_eq!(shop.offer_for(&catalog, "home").as_deref(), Some("BAKE-5"));
+        // README: end
+        Ok(())
+    };
+    example().unwrap();
+}
+
 #[wasm_bindgen_test]
 fn the_same_seed_and_clock_give_the_same_offers() {
     let run = |seed| {

@@ -1,23 +1,28 @@
 //! `pocketrank-tool`: the retailer's command-line tool, built from the same crate as the package.
 //!
-//! ```text
-//! pocketrank-tool validate CATALOG.json|CATALOG.bin
-//! pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
-//! pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]   (related items per offer,
-//!                   from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32;
-//!                   a pair counts more when shoppers had the two close together)
-//! pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
-//! pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget,
-//!                   then the adaptive attacks on exact reports)
-//! pocketrank-tool attacks [INTERESTS] [SHOPPERS]   (only the adaptive attacks on exact reports)
-//! pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
-//!                   --protocol leave-last-out[:<k>]|next-basket:<n> [--buy-again]
-//!                   [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
-//!                   [--knn-last N,N,…] [--related-weight X] [--recency X]
-//!                   [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
-//!                   [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
-//!                   [--bits-per-week X] [--slots N] [--dump FILE] [--proximity W:F|off]
-//! ```
+//! `pocketrank-tool help` prints what it does: [`USAGE`].
+
+/// The commands and their arguments, printed by `pocketrank-tool help` (and checked against the
+/// commands the README shows by `tests/apps/apps.test.mjs`).
+#[cfg(not(target_arch = "wasm32"))]
+const USAGE: &str = "\
+pocketrank-tool validate CATALOG.json|CATALOG.bin
+pocketrank-tool pack CATALOG.json CATALOG.bin      (the compact binary form, for Catalog.fromBytes)
+pocketrank-tool relate CATALOG.json INTERACTIONS.csv OUT.json [TOP]   (related items per offer,
+                  from the retailer's sales or views: user,item,timestamp[,kind]; TOP ≤ 32;
+                  a pair counts more when shoppers had the two close together)
+pocketrank-tool count REPORTS.txt CATALOG.json EPSILON   (debiased impressions from noised reports)
+pocketrank-tool audit [OFFERS] [EPSILON] [BUDGET]   (the probing attack, with and without the budget,
+                  then the adaptive attacks on exact reports)
+pocketrank-tool attacks [INTERESTS] [SHOPPERS]   (only the adaptive attacks on exact reports)
+pocketrank-tool replay --interactions FILE --tags FILE --offers items|tag:<prefix>|top-items:<n>
+                  --protocol leave-last-out[:<k>]|next-basket:<n> [--buy-again]
+                  [--half tune|report|all] [--max-users N] [--seed N] [--csv] [--related N] [--tag-weight W]
+                  [--knn-last N,N,…] [--related-weight X] [--recency X]
+                  [--affinity X] [--item X] [--popularity X] [--repeat X] [--saturation X]
+                  [--half-life-days X] [--retention-days X] [--exploration X] [--diversity X]
+                  [--bits-per-week X] [--slots N] [--dump FILE] [--proximity W:F|off]
+";
 
 #[cfg(not(target_arch = "wasm32"))]
 mod attacks;
@@ -44,7 +49,11 @@ fn main() {
         Some("count") => count(&args[1..]),
         Some("audit") => audit(&args[1..]),
         Some("attacks") => adaptive(&args[1..]),
-        _ => Err("usage: pocketrank-tool validate CATALOG.json | pocketrank-tool replay --interactions F --tags F --offers … --protocol …".into()),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("usage:\n{USAGE}")),
     };
     if let Err(e) = result {
         eprintln!("pocketrank-tool: {e}");
