@@ -83,7 +83,9 @@ fn every_adaptive_attacker_stays_within_the_weekly_bound_that_stops_it() {
     );
     // One-bit questions (one offer left to name, or none) carry all they are charged; the
     // others name one of 2^k offers of a group among more candidates.
-    let one_bit = ["exclude", "dates", "preview", "tabs", "days", "weeks", "clear"];
+    let one_bit = [
+        "exclude", "dates", "preview", "tabs", "days", "weeks", "clear",
+    ];
     for r in &rows {
         let lever = &r.lever;
         // The table rounds to 0.01.

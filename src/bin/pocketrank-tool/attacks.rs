@@ -153,8 +153,10 @@ fn catalog(
         }
     }
     for j in 0..DECOYS {
-        offers.push(serde_json::json!({ "id": format!("D{j}"), "tags": { "decoy": 1.0 },
-            "start": rfc3339(T0 - 60 * DAY), "end": rfc3339(T0 - 30 * DAY) }));
+        offers.push(
+            serde_json::json!({ "id": format!("D{j}"), "tags": { "decoy": 1.0 },
+            "start": rfc3339(T0 - 60 * DAY), "end": rfc3339(T0 - 30 * DAY) }),
+        );
     }
     let v = serde_json::json!({ "version": 1, "id": id, "fallback": format!("D{fallback}"), "offers": offers });
     Catalog::from_json(&v.to_string()).expect("the attack catalog is valid")
@@ -563,13 +565,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
             let mut b = Browser::new(held, bits, tabs, seed);
             let mut next = 0;
             for n in 0..20 {
-                let now = T0
-                    + n as i64
-                        * if all {
-                            7 * DAY / 20
-                        } else {
-                            MINUTE
-                        };
+                let now = T0 + n as i64 * if all { 7 * DAY / 20 } else { MINUTE };
                 let tab = n % tabs;
                 let left = b.remaining(tab, now);
                 let wanted = (1..=2.min(gs.len() - next))

@@ -201,7 +201,11 @@ fn adaptive(args: &[String]) -> Result<(), String> {
             r.unbounded,
             r.bounded,
             r.spent,
-            if r.spent > 0.0 { r.bounded / r.spent } else { 0.0 },
+            if r.spent > 0.0 {
+                r.bounded / r.spent
+            } else {
+                0.0
+            },
             r.most_in_window,
             r.allowed,
             if within { "yes" } else { "NO" }
