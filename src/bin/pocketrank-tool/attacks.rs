@@ -162,6 +162,21 @@ fn catalog(
     Catalog::from_json(&v.to_string()).expect("the attack catalog is valid")
 }
 
+/// The catalogs of one lever's attack, built once and shared by every shopper (the same
+/// request builds the same catalog).
+#[derive(Default)]
+struct Catalogs(std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Catalog>>>);
+
+impl Catalogs {
+    fn get(&self, key: String, build: impl FnOnce() -> Catalog) -> std::rc::Rc<Catalog> {
+        self.0
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| std::rc::Rc::new(build()))
+            .clone()
+    }
+}
+
 fn rfc3339(ms: i64) -> String {
     // Days since the epoch to a civil date (Howard Hinnant's algorithm).
     let secs = ms.div_euclid(1000);
@@ -200,7 +215,7 @@ struct Browser {
 }
 
 impl Browser {
-    /// A browser whose profile holds the `held` interests (three views each, weeks ago), with
+    /// A browser whose profile holds the `held` interests (viewed weeks ago), with
     /// `tabs` tabs open at T0.
     fn new(held: &[bool], bits: f64, tabs: usize, seed: u64) -> Browser {
         let mut b = Browser {
@@ -220,9 +235,7 @@ impl Browser {
             guess: vec![2; held.len()],
         };
         let mut e = b.open(T0 - 30 * DAY);
-        for k in 0..3 {
-            shop(&mut e, held, T0 - (20 - k) * DAY);
-        }
+        shop(&mut e, held, T0 - 20 * DAY);
         b.tabs = (0..tabs).map(|_| b.open(T0)).collect();
         b
     }
@@ -309,10 +322,15 @@ impl Browser {
     }
 }
 
-/// The shopper views each held interest once.
+/// The shopper views each held interest once (a view of many interests at a time, as few
+/// events as an event's tags allow).
 fn shop(e: &mut Engine, held: &[bool], now: i64) {
-    for (i, _) in held.iter().enumerate().filter(|(_, &h)| h) {
-        let ev = Event::new(EventKind::View, [format!("topic:{i}")]);
+    let tags: Vec<String> = (0..held.len())
+        .filter(|&i| held[i])
+        .map(|i| format!("topic:{i}"))
+        .collect();
+    for chunk in tags.chunks(pocketrank::profile::MAX_EVENT_TAGS) {
+        let ev = Event::new(EventKind::View, chunk.iter().cloned());
         e.record(&ev, now).expect("a valid event");
     }
 }
@@ -338,10 +356,10 @@ const AFFORD: f64 = 1e-9;
 /// request every `every` ms over `steps` steps, previews when `preview`; with `clear`, the
 /// site clears the profile once the bits are spent, and the shopper's views are recorded
 /// again.
-fn one_bit(held: &[bool], bits: f64, seed: u64, v: OneBit) -> Browser {
+fn one_bit(held: &[bool], bits: f64, seed: u64, v: OneBit, cats: &Catalogs) -> Browser {
     let m = held.len();
     let gs = groups(m, 1);
-    let cat = catalog(&gs, "week", 0, &|_, _| {});
+    let cat = cats.get("one-bit".into(), || catalog(&gs, "week", 0, &|_, _| {}));
     let mut b = Browser::new(held, bits, v.tabs, seed);
     let mut next = 0;
     let mut cleared = false;
@@ -394,10 +412,10 @@ const ONE_BIT: OneBit = OneBit {
 };
 
 /// One shopper's week under one attacker.
-fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
+fn attack(lever: &str, held: &[bool], bits: f64, seed: u64, cats: &Catalogs) -> Browser {
     let m = held.len();
     match lever {
-        "exclude" => one_bit(held, bits, seed, ONE_BIT),
+        "exclude" => one_bit(held, bits, seed, ONE_BIT, cats),
         "preview" => one_bit(
             held,
             bits,
@@ -406,8 +424,9 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                 preview: true,
                 ..ONE_BIT
             },
+            cats,
         ),
-        "tabs" => one_bit(held, bits, seed, OneBit { tabs: 2, ..ONE_BIT }),
+        "tabs" => one_bit(held, bits, seed, OneBit { tabs: 2, ..ONE_BIT }, cats),
         "days" => one_bit(
             held,
             bits,
@@ -416,6 +435,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                 every: 7 * DAY / 40,
                 ..ONE_BIT
             },
+            cats,
         ),
         "weeks" => one_bit(
             held,
@@ -426,6 +446,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                 every: 7 * DAY / 40,
                 ..ONE_BIT
             },
+            cats,
         ),
         "clear" => one_bit(
             held,
@@ -435,13 +456,16 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                 clear: true,
                 ..ONE_BIT
             },
+            cats,
         ),
         "dates" => {
             // Interest offer i valid in hour i only: each hour the catalog asks one bit.
             let gs = groups(m, 1);
-            let cat = catalog(&gs, "dated", 0, &|g, o| {
-                o["start"] = serde_json::json!(rfc3339(T0 + g as i64 * HOUR));
-                o["end"] = serde_json::json!(rfc3339(T0 + (g as i64 + 1) * HOUR));
+            let cat = cats.get("dated".into(), || {
+                catalog(&gs, "dated", 0, &|g, o| {
+                    o["start"] = serde_json::json!(rfc3339(T0 + g as i64 * HOUR));
+                    o["end"] = serde_json::json!(rfc3339(T0 + (g as i64 + 1) * HOUR));
+                })
             });
             let mut b = Browser::new(held, bits, 1, seed);
             for (g, _) in gs.iter().enumerate() {
@@ -463,7 +487,9 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                     .enumerate()
                     .map(|(h, x)| if h == g { x.clone() } else { Vec::new() })
                     .collect();
-                let cat = catalog(&only, &format!("c{g}"), 0, &|_, _| {});
+                let cat = cats.get(format!("c{g}"), || {
+                    catalog(&only, &format!("c{g}"), 0, &|_, _| {})
+                });
                 if b.remaining(0, now) + AFFORD >= answer_bits(1 << members.len(), 1) {
                     b.ask(0, &cat, &gs, &[], 1, &[], now, true, &gs[g]);
                 }
@@ -472,7 +498,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
         }
         "context" | "slot" | "slot+context" => {
             let gs = groups(m, 6);
-            let cat = catalog(&gs, "week", 0, &|_, _| {});
+            let cat = cats.get("sixes".into(), || catalog(&gs, "week", 0, &|_, _| {}));
             let cost = answer_bits(offers(&gs), 1);
             let mut b = Browser::new(held, bits, 1, seed);
             for g in 0..gs.len() {
@@ -493,7 +519,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
             // One question of as many slots as the bits left pay for: the best offer of each
             // group in turn (by the catalog's popularity), one group per slot.
             let gs = groups(m, 6);
-            let cat = catalog(&gs, "week", 0, &|_, _| {});
+            let cat = cats.get("sixes".into(), || catalog(&gs, "week", 0, &|_, _| {}));
             let mut b = Browser::new(held, bits, 1, seed);
             let left = b.remaining(0, T0);
             let slots = (1..=gs.len())
@@ -520,7 +546,7 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
             };
             let cost = answer_bits(offers(&gs), 1);
             let mut b = Browser::new(held, bits, 1, seed);
-            let base = catalog(&gs, "week", 0, &caps);
+            let base = cats.get("caps".into(), || catalog(&gs, "week", 0, &caps));
             for n in 0..7 {
                 let (now, fresh);
                 let cat = if lever == "caps" {
@@ -528,7 +554,9 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
                     &base
                 } else {
                     now = T0 + n as i64 * MINUTE;
-                    fresh = catalog(&gs, "week", n % DECOYS, &caps);
+                    fresh = cats.get(format!("fallback{n}"), || {
+                        catalog(&gs, "week", n % DECOYS, &caps)
+                    });
                     &fresh
                 };
                 if lever == "caps" || b.remaining(0, now) + AFFORD >= cost {
@@ -539,9 +567,11 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
         }
         "caps+dates" => {
             let gs = groups(m, 4);
-            let cat = catalog(&gs, "week", 0, &|g, o| {
-                o["start"] = serde_json::json!(rfc3339(T0 + g as i64 * HOUR));
-                o["caps"] = serde_json::json!({ "total": 1 });
+            let cat = cats.get("caps+dates".into(), || {
+                catalog(&gs, "week", 0, &|g, o| {
+                    o["start"] = serde_json::json!(rfc3339(T0 + g as i64 * HOUR));
+                    o["caps"] = serde_json::json!({ "total": 1 });
+                })
             });
             let mut b = Browser::new(held, bits, 1, seed);
             for (w, _) in gs.iter().enumerate() {
@@ -556,10 +586,12 @@ fn attack(lever: &str, held: &[bool], bits: f64, seed: u64) -> Browser {
         "count+exclude+context" | "all" => {
             let all = lever == "all";
             let gs = groups(m, 4);
-            let cat = catalog(&gs, "week", 0, &|_, o| {
-                if all {
-                    o["caps"] = serde_json::json!({ "total": 1 });
-                }
+            let cat = cats.get(lever.into(), || {
+                catalog(&gs, "week", 0, &|_, o| {
+                    if all {
+                        o["caps"] = serde_json::json!({ "total": 1 });
+                    }
+                })
             });
             let tabs = if all { 2 } else { 1 };
             let mut b = Browser::new(held, bits, tabs, seed);
@@ -630,11 +662,12 @@ pub fn run(m: usize, shoppers: usize, seed: u64) -> Vec<Row> {
     LEVERS
         .iter()
         .map(|&lever| {
+            let cats = Catalogs::default();
             let measure = |bits: f64| {
                 let browsers: Vec<Browser> = truth
                     .iter()
                     .enumerate()
-                    .map(|(k, held)| attack(lever, held, bits, seed ^ k as u64))
+                    .map(|(k, held)| attack(lever, held, bits, seed ^ k as u64, &cats))
                     .collect();
                 let guesses: Vec<Vec<u8>> = browsers.iter().map(|b| b.guess.clone()).collect();
                 let spent = browsers.iter().map(|b| b.charged).sum::<f64>() / shoppers as f64;
