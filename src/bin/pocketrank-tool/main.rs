@@ -177,8 +177,9 @@ fn audit(args: &[String]) -> Result<(), String> {
     adaptive(&[])
 }
 
-/// The adaptive attackers on exact reports, one per lever a site controls: bits recovered
-/// about 40 interests in a week, with the weekly bound off and on.
+/// The adaptive attackers on exact reports, one per lever a site controls and some
+/// combinations: bits recovered about the interests over the attack, with the weekly bound off
+/// and on, beside what the engine says it spent and the bound.
 #[cfg(not(target_arch = "wasm32"))]
 fn adaptive(args: &[String]) -> Result<(), String> {
     let arg = |i: usize, default: usize| -> Result<usize, String> {
@@ -188,23 +189,44 @@ fn adaptive(args: &[String]) -> Result<(), String> {
         })
     };
     let (m, shoppers) = (arg(0, 40)?, arg(1, 200)?);
-    if m == 0 || shoppers < 2 {
-        return Err("attacks needs at least one interest and two shoppers".into());
+    if m < 6 || shoppers < 2 {
+        return Err("attacks needs at least six interests and two shoppers".into());
     }
     println!(
-        "Adaptive attacks on exact reports: {shoppers} shoppers, each holding each of {m} interests with probability 1/2 ({m} bits to learn), 40 requests in a week; bits recovered (Σ mutual information of truth and guess)"
+        "Adaptive attacks on exact reports: {shoppers} shoppers, each holding each of {m} interests with probability 1/2 ({m} bits to learn); bits recovered (Σ over interests of the mutual information of truth and guess), beside the bits the engine says it spent (privacy().bitsSpent, summed over the attack, mean over shoppers)"
     );
-    println!("| lever | bound off | default bound | bound (bits per week) | within |");
-    println!("| --- | ---: | ---: | ---: | --- |");
-    for r in attacks::run(m, shoppers, 2026) {
+    println!(
+        "| lever | bound off | recovered | spent | recovered / spent | most spent in a week | allowed | within |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    let rows = attacks::run(m, shoppers, 2026);
+    for r in &rows {
+        let within = r.bounded <= r.spent + 1e-9
+            && r.spent <= r.allowed + 1e-9
+            && r.most_in_window <= r.bound + 1e-9;
         println!(
-            "| {} | {:.2} | {:.2} | {:.0} | {} |",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {} |",
             r.lever,
             r.unbounded,
             r.bounded,
-            r.bound,
-            if r.bounded <= r.bound { "yes" } else { "NO" }
+            r.spent,
+            if r.spent > 0.0 {
+                r.bounded / r.spent
+            } else {
+                0.0
+            },
+            r.most_in_window,
+            r.allowed,
+            if within { "yes" } else { "NO" }
         );
+    }
+    println!();
+    println!(
+        "Bound: {} bits a week. \"allowed\": the bound times the weeks the attack spans and the profiles it meets (clear() starts a new one).",
+        rows[0].bound
+    );
+    for r in &rows {
+        println!("- {}: {}", r.lever, attacks::describe(r.lever));
     }
     Ok(())
 }
