@@ -83,7 +83,18 @@ pub struct Engine {
     /// The sensitive namespaces of the defaults and the site, before the shopper's own.
     base_sensitive: Vec<String>,
     entries: u32,
+    /// The bits spend the latest personal decision made (exact reports).
+    bits_spend: Option<u64>,
+    /// The offers of the latest personal answers this engine gave, with the bits spend that
+    /// paid for each (see [`Engine::log_report`]).
+    answered: Vec<(String, u64)>,
 }
+
+/// Most offers of personal answers kept for their reports.
+const MAX_ANSWERED: usize = 64;
+/// How long a page waits before it reports a personal answer, so that what other tabs spent
+/// at the same moment has reached it (storage events arrive within milliseconds).
+pub const REPORT_SETTLE_MS: i32 = 250;
 
 /// A change this engine made, kept until a stored profile is seen to include it, so that
 /// it can be applied again on top of another tab's write.
@@ -166,6 +177,8 @@ impl Engine {
             purge_due: false,
             base_sensitive,
             entries: 0,
+            bits_spend: None,
+            answered: Vec::new(),
         };
         engine.sync(now);
         engine.profile.prune(now, &engine.settings);
@@ -514,7 +527,16 @@ impl Engine {
     pub fn log_report(&mut self, body: &str, url: &str, now: Millis) -> Option<LedgerEntry> {
         self.sync(now);
         let (mechanism, epsilon) = match self.privacy.mode {
-            ReportMode::Exact => (Mechanism::Exact, None),
+            ReportMode::Exact => {
+                // Tabs that answered at once from the same remaining bits each spent them:
+                // what the window holds goes, in the order of the spends, and no more.
+                let p = &self.privacy;
+                let spend = self.answered.iter().find(|(o, _)| o == body).map(|&(_, s)| s);
+                if spend.is_some_and(|s| !self.guards.bits.holds(s, p.bits_per_window, now, p)) {
+                    return None;
+                }
+                (Mechanism::Exact, None)
+            }
             ReportMode::Noised => {
                 let e = self.privacy.epsilon_per_report;
                 let id = self.next_entry_id();
@@ -751,14 +773,15 @@ impl Engine {
         // (a fresh answer costs its bits as a new question does); otherwise, and whenever the
         // fresh answer cannot be personal, the remembered one is given again.
         let mut stale = None;
-        if let Some((q, (answered, decisions))) =
+        if let Some((q, (answered, spend, decisions))) =
             question.and_then(|q| self.remembered(catalog, req, q).map(|d| (q, d)))
         {
             if !self.refresh_due(q, answered, now) {
                 self.status.guard = None;
+                self.note_answered(&decisions, spend);
                 return self.shown(catalog, decisions, note, now);
             }
-            stale = Some(decisions);
+            stale = Some((spend, decisions));
         }
         // Exact reports, paused (the shopper's choice) or nothing known yet: the profile-free
         // choice, which costs nothing and writes nothing. (That a profile is empty or paused
@@ -769,8 +792,9 @@ impl Engine {
         } else {
             self.guard(catalog, req, question)
         };
-        if let (Some(_), Some(decisions)) = (guard, stale) {
+        if let (Some(_), Some((spend, decisions))) = (guard, stale) {
             self.status.guard = None;
+            self.note_answered(&decisions, spend);
             return self.shown(catalog, decisions, note, now);
         }
         self.status.guard = guard;
@@ -812,7 +836,9 @@ impl Engine {
                 rng,
             )
         };
+        let mut spend = 0;
         if let (Some(q), None, false) = (question, guard, free) {
+            spend = self.bits_spend.unwrap_or(0);
             self.guards.remember(Answer {
                 q: q.key,
                 t: now,
@@ -820,10 +846,34 @@ impl Engine {
                     .iter()
                     .map(|d| (d.offer_id.clone(), d.reason.as_str().to_string()))
                     .collect(),
+                s: spend,
             });
             self.persist_guards();
         }
+        self.note_answered(&decisions, spend);
         self.shown(catalog, decisions, note, now)
+    }
+
+    /// Keeps which bits spend paid for each offer of the latest answer (`spend` 0: none, a
+    /// decision that says nothing of the profile), for its report.
+    fn note_answered(&mut self, decisions: &[Decision], spend: u64) {
+        for d in decisions {
+            self.answered.retain(|(o, _)| *o != d.offer_id);
+            if spend != 0 {
+                self.answered.push((d.offer_id.clone(), spend));
+            }
+        }
+        if self.answered.len() > MAX_ANSWERED {
+            let drop = self.answered.len() - MAX_ANSWERED;
+            self.answered.drain(..drop);
+        }
+    }
+
+    /// Whether a report of `body` carries a personal answer whose bits spend is checked
+    /// against the other tabs' spends before it leaves ([`Engine::log_report`]): the page
+    /// first waits [`REPORT_SETTLE_MS`] for their writes to reach this tab.
+    pub fn report_needs_settle(&self, body: &str) -> bool {
+        self.privacy.mode == ReportMode::Exact && self.answered.iter().any(|(o, _)| o == body)
     }
 
     /// Whether the remembered answer to `q`, given at `answered`, dates from an earlier day and
@@ -847,7 +897,7 @@ impl Engine {
         catalog: &Catalog,
         req: &Request,
         q: Question,
-    ) -> Option<(Millis, Vec<Decision>)> {
+    ) -> Option<(Millis, u64, Vec<Decision>)> {
         let answer = self.guards.answer(q.key, req.now, &self.privacy)?;
         if self.profile.paused {
             return None;
@@ -873,7 +923,7 @@ impl Engine {
             req,
             &picks,
         );
-        Some((answer.t, decisions))
+        Some((answer.t, answer.s, decisions))
     }
 
     /// Keeps what was chosen for feedback and, unless `note` is false, counts it as shown.
@@ -945,10 +995,12 @@ impl Engine {
                 guard = Some(Guard::BudgetSpent);
             }
         }
+        self.bits_spend = None;
         if let (None, Some(q)) = (guard, question) {
             let bits = q.bits();
             if bits > 0.0 {
                 let id = self.next_entry_id();
+                self.bits_spend = Some(id);
                 if self
                     .guards
                     .bits

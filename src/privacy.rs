@@ -272,6 +272,23 @@ impl Budget {
         true
     }
 
+    /// Whether spend `id` is within `limit` in the order of the window ending at `now` (by
+    /// time, then ID): tabs that spent at once from the same remaining bits, each before
+    /// seeing the others' spends, agree which of them the limit holds. A spend no longer
+    /// listed (out of the window, or merged with an older one) is within.
+    pub fn holds(&self, id: u64, limit: f64, now: Millis, settings: &PrivacySettings) -> bool {
+        let mut inside: Vec<&Spend> = self.inside(now, settings).collect();
+        crate::sort::sort_by_key(&mut inside, |s| (s.t, s.id));
+        let mut sum = 0.0;
+        for s in inside {
+            sum += s.e;
+            if s.id == id {
+                return sum <= limit + 1e-9;
+            }
+        }
+        true
+    }
+
     /// ε left in the window ending at `now`.
     pub fn remaining(&self, now: Millis, settings: &PrivacySettings) -> f64 {
         (settings.budget_per_window - self.spent_at(now, settings)).max(0.0)

@@ -43,6 +43,9 @@ pub struct Answer {
     pub t: Millis,
     /// The offers chosen, in order, with why: `[offer ID, reason]`.
     pub a: Vec<(String, String)>,
+    /// The bits spend that paid for it (0: none recorded, as in records of 0.1).
+    #[serde(default)]
+    pub s: u64,
 }
 
 /// `text` cut to at most `max` bytes, at a character boundary: what the ledger keeps of an

@@ -813,3 +813,47 @@ fn what_the_shopper_forgets_is_not_answered_again_from_memory_in_any_tab() {
         assert!(stored.answers.is_empty() && stored.forgot_t > T0);
     }
 }
+
+#[test]
+fn tabs_that_spent_the_same_remaining_bits_at_once_report_only_what_the_bound_holds() {
+    // Two tabs of one browser, each answering before the other's write reaches it: a store
+    // each, copied from one origin, and the privacy records exchanged afterwards.
+    let bound = PrivacySettings {
+        bits_per_window: 6.0,
+        ..PrivacySettings::default()
+    };
+    let origin = Shared::default();
+    let mut first = open(&origin, bound.clone(), T0);
+    runner(&mut first, T0);
+    drop(first);
+    let copy = || Shared(std::rc::Rc::new(std::cell::RefCell::new(origin.0.borrow().clone())));
+    let (sa, sb) = (copy(), copy());
+    let mut a = open(&sa, bound.clone(), T0 + 1);
+    let mut b = open(&sb, bound.clone(), T0 + 1);
+    // 15 offers, one slot: 4 bits each; each tab sees 0 of 6 spent.
+    let da = a.choose(&catalog(15, "a"), &Request::new(1, T0 + 2), &mut SplitMix64(1), true);
+    let db = b.choose(&catalog(15, "b"), &Request::new(1, T0 + 2), &mut SplitMix64(1), true);
+    assert_eq!(da[0].reason, Reason::Personal);
+    assert_eq!(db[0].reason, Reason::Personal);
+    assert!(a.report_needs_settle(&da[0].offer_id) && b.report_needs_settle(&db[0].offer_id));
+    // Each learns the other's record, as a storage event brings it.
+    let key = store::privacy_key("shop");
+    let (ra, rb) = (sa.get(&key).unwrap().unwrap(), sb.get(&key).unwrap().unwrap());
+    sa.clone().set(&key, &rb).unwrap();
+    sb.clone().set(&key, &ra).unwrap();
+    let sent_a = a.log_report(&da[0].offer_id, "/r", T0 + 3).is_some();
+    let sent_b = b.log_report(&db[0].offer_id, "/r", T0 + 3).is_some();
+    assert!(
+        sent_a != sent_b,
+        "one of the two answers fits the 6 bits (a: {sent_a}, b: {sent_b})"
+    );
+    // A profile-free decision still reports.
+    let c = Catalog::from_json(
+        r#"{"version":1,"offers":[{"id":"RUN","tags":{"category:running":1},"popularity":1},{"id":"X"}]}"#,
+    )
+    .unwrap();
+    let free = a.choose(&c, &Request::new(1, T0 + 4), &mut SplitMix64(1), true);
+    assert_eq!(free[0].offer_id, da[0].offer_id, "the same offer, chosen without the profile");
+    assert!(!a.report_needs_settle(&free[0].offer_id));
+    assert!(a.log_report(&free[0].offer_id, "/r", T0 + 4).is_some());
+}

@@ -1281,9 +1281,13 @@ impl Engine {
                 "report() takes a decision returned by choose() or chooseMany()",
             ));
         };
-        let now = self.clock.now();
-        let logged = self.inner.borrow_mut().log_report(&body, &url, now);
+        let settle = self.inner.borrow().report_needs_settle(&body);
+        let (inner, clock) = (self.inner.clone(), self.clock.clone());
         wasm_bindgen_futures::future_to_promise(async move {
+            if settle {
+                report::sleep(crate::engine::REPORT_SETTLE_MS).await;
+            }
+            let logged = inner.borrow_mut().log_report(&body, &url, clock.now());
             if logged.is_none() {
                 return Ok(JsValue::FALSE);
             }

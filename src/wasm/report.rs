@@ -25,6 +25,24 @@ pub fn check_url(url: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// Resolves after `ms` milliseconds (the global `setTimeout`: a page, a worker or Node.js).
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = js_sys::Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) => {
+                let _ = f.call2(&JsValue::UNDEFINED, &resolve, &ms.into());
+            }
+            None => {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// Sends `offer_id` to `url`: `POST`, body = the ID as `text/plain`, `credentials: "omit"`,
 /// `referrerPolicy: "no-referrer"`, `keepalive: true`, no custom header, nothing added to
 /// the URL. Never retried, never with more data.
