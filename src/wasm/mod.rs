@@ -453,6 +453,16 @@ extern "C" {
     pub type StringsJs;
 }
 
+/// The never-record rule, the one `Engine.addSensitive` applies: `namespace` trimmed (Unicode
+/// white space, as Rust's `str::trim`) and lowercased must be 1–64 characters of
+/// `a-z 0-9 . _ -`. Returns the group as it would be stored; throws a `PocketrankError`
+/// (`OPTIONS_INVALID`, field `sensitive`) otherwise. A page validates its field with it, so
+/// that the field and the engine can never disagree.
+#[wasm_bindgen(js_name = checkSensitive)]
+pub fn check_sensitive(namespace: &str) -> Result<String, JsValue> {
+    crate::safeguard::check_sensitive(namespace).map_err(to_js)
+}
+
 fn serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::json_compatible()
 }
