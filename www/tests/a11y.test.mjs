@@ -631,6 +631,20 @@ test("Why this offer names the products the shopper looked at, never their IDs, 
     assert.equal(embed.text, mine.text, "the same sentence");
     assert.doesNotMatch(mine.text, ITEM_ID, mine.text);
     assert.ok([...names].some((n) => mine.text.includes(n)), `names a product: ${mine.text}`);
+    // No tag code either (category:…, brand:…); a tag is named by a label from any offer of the
+    // catalog, or described. The demo catalog labels its departments.
+    assert.doesNotMatch(mine.text, /\b[a-z]+:[\w-]+/, mine.text);
+    const labels = new Set(catalog.offers.flatMap((o) => Object.values(o.creative?.labels ?? {})));
+    const tags = new Set(catalog.offers.flatMap((o) => Object.keys(o.tags ?? {})));
+    const unlabeled = [...tags].filter((t) => !catalog.offers.some((o) => o.creative?.labels?.[t]) && !t.startsWith("search:"));
+    for (const t of unlabeled) {
+      const value = t.split(":")[1];
+      // Its value only as part of a label the sentence uses (a product's name), never alone.
+      const alone = new RegExp(`(^|[^\\w-])${value}([^\\w-]|$)`, "i");
+      const inLabel = [...labels].some((l) => mine.text.includes(l) && alone.test(l));
+      assert.ok(!alone.test(mine.text) || inLabel, `the unlabeled tag ${t} is shown by its code: ${mine.text}`);
+    }
+    assert.match(mine.text, /you (looked at|put|bought) running( items)?\b|this page is about running/, `names the department by its label: ${mine.text}`);
   } finally {
     await b.close();
   }
