@@ -4,13 +4,17 @@
 // products and the offer catalog (both on every page, whatever the profile holds), renders the
 // header, and fills the offer slot. Text from products, the catalog and the profile is only
 // ever inserted with textContent / setAttribute, never as HTML.
-import { Engine, Catalog, checkSensitive } from "/pkg/pocketrank.js";
 // The embed's start: loads the engine and runs each part once in a short task of its own, so
 // that no step below is long on a slow phone (see pocket-offer.js).
 // Its preloadCreatives: the images of every offer load alike, whichever one is shown.
 import { preloadCreatives, start, step } from "/pkg/pocket-offer.js";
 
-export { Engine, Catalog, checkSensitive };
+// The package's module, as start() loads it (dynamically, after the page's first task: a
+// static import put the glue's parsing and evaluation in the page module's task, the longest
+// on a phone). Set by boot(); live bindings, so a page reads them after `await boot()`.
+export let Engine;
+export let Catalog;
+export let checkSensitive;
 
 export const REPORT_URL = "/offers/report";
 export const CART_KEY = "shop:cart";
@@ -257,7 +261,7 @@ export async function boot() {
   const catalogText = fetchText("/offers.json").catch((e) => e);
   // The site's settings (the same file for every shopper): its privacy mode.
   const siteText = fetchText("/site.json").catch((e) => e);
-  await start();
+  ({ Engine, Catalog, checkSensitive } = await start());
   let site = {};
   const siteValue = await siteText;
   if (!(siteValue instanceof Error)) {
