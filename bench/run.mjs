@@ -163,9 +163,12 @@ async function main() {
     const rows = await phone({ runs: quick ? 2 : 5, pkg: join(ROOT, "pkg") });
     say();
     for (const line of phoneTable(rows)) say(line);
-    const embed = rows.filter((r) => r.name.startsWith("embed,") && !r.name.includes("no pocketrank"));
-    const worst = Math.max(...embed.map((r) => r.script));
-    budgets.push(["phone (4× CPU): pocketrank's longest script run in the embed ≤ 50 ms (median of loads, worse profile state)", `${Math.round(worst)} ms (max of all loads ${Math.round(Math.max(...embed.map((r) => r.scriptMax)))} ms)`, worst <= 50]);
+    // Judged on the whole long task in which pocketrank's code ran (the browser's work in that
+    // task included), on every page with pocketrank (the embed and the shop's home page), in the
+    // worse profile state; the median of the loads, with the worst single load beside it.
+    const ours = rows.filter((r) => !r.name.includes("no pocketrank"));
+    const worst = ours.reduce((m, r) => (r.ourTask > m.ourTask ? r : m));
+    budgets.push(["phone (4× CPU): pocketrank's longest task ≤ 50 ms (median of loads; worst page and profile state)", `${Math.round(worst.ourTask)} ms (${worst.name}; worst single load ${Math.round(Math.max(...ours.map((r) => r.ourTaskMax)))} ms; longest script run ${Math.round(Math.max(...ours.map((r) => r.script)))} ms)`, worst.ourTask <= 50]);
     say();
     say("| budget | measured | |");
     say("| --- | ---: | --- |");

@@ -1038,9 +1038,10 @@ impl Engine {
         self.record(&event, now)
     }
 
-    /// The explanation of a decision, in the shopper's words.
-    pub fn explain(&self, decision: &Decision) -> String {
-        rank::explain(decision, &self.profile)
+    /// The explanation of a decision made with `catalog`, in the shopper's words (products and
+    /// tags named by the catalog's labels, [`Catalog::label`]).
+    pub fn explain(&self, catalog: &Catalog, decision: &Decision) -> String {
+        rank::explain(decision, &self.profile, catalog)
     }
 
     /// Forgets one interest at once. Returns whether it was there.

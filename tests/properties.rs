@@ -340,7 +340,7 @@ proptest! {
             if d.reason == pocketrank::rank::Reason::Personal {
                 prop_assert!(d.contributions.iter().any(|x| x.is_personal()), "{:?}", d);
             } else {
-                let text = pocketrank::rank::explain(d, &p);
+                let text = pocketrank::rank::explain(d, &p, &c);
                 prop_assert!(!text.starts_with("Picked for you"), "{} {}: {}", k, d.offer_id, text);
             }
         }

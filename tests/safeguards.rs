@@ -654,17 +654,18 @@ fn once_the_matching_offers_are_capped_the_rest_are_not_called_personal() {
         ("RUN", Reason::Personal)
     );
     assert!(e
-        .explain(&first[0])
-        .starts_with("Picked for you because you bought running items"));
+        .explain(&c, &first[0])
+        .starts_with("Picked for you because you bought items in this category"));
     // The next day it is a new question; RUN is capped, and what is left owes nothing to
     // the profile.
     let next = e.choose(&c, &Request::new(1, T0 + DAY), &mut SplitMix64(1), true);
     assert_eq!(next[0].offer_id, "A");
     assert_eq!(next[0].reason, Reason::Popular);
     assert!(
-        e.explain(&next[0]).contains("not based on your activity"),
+        e.explain(&c, &next[0])
+            .contains("not based on your activity"),
         "{}",
-        e.explain(&next[0])
+        e.explain(&c, &next[0])
     );
 }
 

@@ -72,7 +72,7 @@ fn shop() -> Catalog {
     Catalog::from_json(
         r#"{"version":1,"id":"web","fallback":"G","offers":[
         {"id":"RUN","tags":{"category:running":1},"creative":{"title":"Run"}},
-        {"id":"BAKE","tags":{"category:baking":1}},
+        {"id":"BAKE","tags":{"category:baking":1},"creative":{"labels":{"category:running":"running"}}},
         {"id":"KNIT","tags":{"category:knitting":1}},
         {"id":"SAIL","tags":{"category:sailing":1}},
         {"id":"G","tags":{}}]}"#,
@@ -432,7 +432,12 @@ fn a_decision_carries_its_creative_and_a_local_explanation() {
     let d = e.choose(&shop(), None).unwrap().unwrap();
     assert_eq!(d.reason(), "personal");
     assert_eq!(get(&d.creative().into(), "title"), "Run");
-    assert!(d.explain().contains("running"), "{}", d.explain());
+    // Named by a label that another offer's creative gives (catalog-wide), never by its code.
+    assert!(
+        d.explain().contains("you looked at running 1 time"),
+        "{}",
+        d.explain()
+    );
     assert_eq!(get(&d.contributions().into(), "0.kind"), "interest");
     let c = Catalog::from_object(
         js(r#"{"version":1,"offers":[{"id":"X","creative":{"title":"<b>x</b>"}}]}"#)

@@ -87,7 +87,9 @@ async function serveFile(req, res, file, cors = false) {
   let body = await readFile(file);
   const headers = {
     "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-    "cache-control": "no-store",
+    // Pages revalidate every time (no-cache) but, unlike no-store, may enter the browser's
+    // back-forward cache, as a real shop's pages do: the tests cover that case (Your data's undo).
+    "cache-control": extname(file) === ".html" ? "no-cache" : "no-store",
   };
   if (cors) headers["access-control-allow-origin"] = "*";
   if (COMPRESSIBLE.has(extname(file))) {

@@ -4,13 +4,17 @@
 // products and the offer catalog (both on every page, whatever the profile holds), renders the
 // header, and fills the offer slot. Text from products, the catalog and the profile is only
 // ever inserted with textContent / setAttribute, never as HTML.
-import { Engine, Catalog } from "/pkg/pocketrank.js";
 // The embed's start: loads the engine and runs each part once in a short task of its own, so
 // that no step below is long on a slow phone (see pocket-offer.js).
 // Its preloadCreatives: the images of every offer load alike, whichever one is shown.
 import { preloadCreatives, start, step } from "/pkg/pocket-offer.js";
 
-export { Engine, Catalog };
+// The package's module, as start() loads it (dynamically, after the page's first task: a
+// static import put the glue's parsing and evaluation in the page module's task, the longest
+// on a phone). Set by boot(); live bindings, so a page reads them after `await boot()`.
+export let Engine;
+export let Catalog;
+export let checkSensitive;
 
 export const REPORT_URL = "/offers/report";
 export const CART_KEY = "shop:cart";
@@ -257,7 +261,7 @@ export async function boot() {
   const catalogText = fetchText("/offers.json").catch((e) => e);
   // The site's settings (the same file for every shopper): its privacy mode.
   const siteText = fetchText("/site.json").catch((e) => e);
-  await start();
+  ({ Engine, Catalog, checkSensitive } = await start());
   let site = {};
   const siteValue = await siteText;
   if (!(siteValue instanceof Error)) {
@@ -445,16 +449,32 @@ export async function fillOfferSlot(engine, catalog, { slot, context = [] } = {}
   const images = preloadCreatives(catalog);
   // After "Not interested", focus goes to the offer shown instead, or, when there is none, to a
   // line that says what happened: never to the top of the page.
+  // A status region that stays in the page (the card is rebuilt), so that the replacement is
+  // announced: focus alone would read the new card without saying the old one went away.
+  let announce = document.getElementById("offer-announce");
+  if (!announce) {
+    announce = el("p", { className: "visually-hidden", attrs: { id: "offer-announce", role: "status" } });
+    aside.after(announce);
+  }
+  const titleOf = (d, otherwise) => (d?.creative && typeof d.creative.title === "string" ? d.creative.title : otherwise);
   const afterDismiss = (previous) => {
-    const next = choose(engine, catalog, request);
+    const title = titleOf(previous, "that offer");
+    const chosen = choose(engine, catalog, request);
+    // The same offer again: its dismissal does not count while nothing of the shopper decides
+    // the choice (exact reports with an empty or paused profile, or this week's answer given
+    // again; PRIVACY.md). The card goes from this page, and the line says only what is true.
+    const same = chosen && chosen.offerId === previous?.offerId;
+    const next = same ? undefined : chosen;
     renderOffer(aside, next, { engine, images, onDismiss: () => afterDismiss(next) });
     if (next) {
+      announce.textContent = `You will not see “${title}” again for 48 hours. Another offer took its place: “${titleOf(next, next.offerId)}”.`;
       aside.querySelector("#offer-use")?.focus();
       return;
     }
-    const title = previous?.creative && typeof previous.creative.title === "string" ? previous.creative.title : "that offer";
+    announce.textContent = "";
     aside.hidden = false;
-    const line = el("p", { className: "offer-gone", text: `You will not see “${title}” again for 48 hours.`, attrs: { id: "offer-gone", tabindex: "-1" } });
+    const text = same ? `“${title}” is hidden on this page; the shop may still show it on other pages.` : `You will not see “${title}” again for 48 hours.`;
+    const line = el("p", { className: "offer-gone", text, attrs: { id: "offer-gone", tabindex: "-1" } });
     aside.replaceChildren(line);
     line.focus();
   };

@@ -1,6 +1,6 @@
 // The shopper's "Your data" page: what the profile holds, and the controls over it.
 // Everything from the profile is inserted as text (textContent / setAttribute), never as HTML.
-import { boot, run, el, markReady } from "/shop.js";
+import { boot, run, el, markReady, checkSensitive } from "/shop.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
@@ -72,7 +72,8 @@ function renderChart(chart, interests) {
     const bar = svg("svg", { class: "bar-track", viewBox: "0 0 100 10", preserveAspectRatio: "none", focusable: "false" },
       svg("rect", { class: "bar", x: 0, y: 0, width: share.toFixed(1), height: 10, rx: 1.5 }));
     chart.append(el("div", { className: "chart-row", attrs: { "data-tag": interest.tag } },
-      el("span", { className: "bar-label", text: shorten(interest.label || interest.tag, 26) }),
+      // Shortened for the eye; the full label is its title (and the table's row header).
+      el("span", { className: "bar-label", text: shorten(interest.label || interest.tag, 26), attrs: { title: interest.label || interest.tag } }),
       bar,
       el("span", { className: "bar-value", text: interest.weight.toFixed(2) }),
     ));
@@ -163,20 +164,27 @@ function focusAfterDelete(list, index, buttonSelector, fallback) {
   target?.focus();
 }
 
-// The never-record rule, as the engine applies it (src/safeguard.rs check_sensitive): the input
-// is trimmed and lowercased, then must be 1–64 characters of a-z 0-9 . _ -. The browser checks
-// it with the input's `pattern` (the same rule before lowercasing), the engine again on add.
-const sensitiveProblem = (input) => {
-  if (input.validity.valueMissing) return "Type the group of topics to leave out, for example brand.";
-  if (!input.validity.valid) return "Use 1 to 64 letters, digits, dots, dashes or underscores, without spaces.";
-  return null;
+// The never-record rule is the engine's own (checkSensitive, the function Engine.addSensitive
+// applies: trimmed, lowercased, 1–64 characters of a-z 0-9 . _ -): the field is validated with
+// it as the shopper types (setCustomValidity), so the field and the engine cannot disagree.
+const RULE_TEXT = "Use 1 to 64 letters, digits, dots, dashes or underscores, without spaces.";
+const sensitiveProblem = (value) => {
+  if (value === "") return "Type the group of topics to leave out, for example brand.";
+  try {
+    checkSensitive(value);
+    return null;
+  } catch {
+    return RULE_TEXT;
+  }
 };
 
-// "Delete everything" deletes at once and completely (storage included). For a short while the
-// page can put it back: it keeps a copy of the export, and the shopper's own never-record
-// groups, in this page's memory only (a variable: never in storage, never sent). The copy is
-// dropped after UNDO_MS without the Undo button in focus, when the shopper undoes, or when the
-// page is left (pagehide, which also covers the back-forward cache).
+// "Delete everything" deletes at once and completely (storage included). For UNDO_MS the page
+// can put it back: it keeps a copy of the export, and the shopper's own never-record groups, in
+// this page's memory only (a variable: never in storage, never sent). A countdown next to Undo
+// shows the time left; it runs whatever has focus (it does not stop on the Undo button: the copy
+// of deleted data must not outlive the time the message promises). The copy is dropped when the
+// time is up, when the shopper undoes, or when the page is left (pagehide, which also covers the
+// back-forward cache).
 const UNDO_MS = 10_000;
 
 run(async () => {
@@ -229,8 +237,9 @@ run(async () => {
     $("status-detail").textContent = details.join(" ");
     $("status-detail").hidden = details.length === 0;
     const pause = $("pause");
+    // One pattern: the name says what the button does (Pause or Resume); no aria-pressed, which
+    // would be read as "Resume personalization, pressed".
     pause.textContent = profile.paused ? "Resume personalization" : "Pause personalization";
-    pause.setAttribute("aria-pressed", String(profile.paused));
 
     renderPrivacy(engine.privacy(), removeSensitive);
     renderWhy(profile.paused);
@@ -326,29 +335,35 @@ run(async () => {
     markReady();
   }
 
-  // The never-record form: the same rule in the browser (pattern) and in the engine; an error
-  // is tied to the field (aria-invalid, aria-describedby) and focus stays on it.
+  // The never-record form: the engine's rule, checked as the shopper types; an error is tied to
+  // the field (aria-invalid, aria-describedby), announced (the error line is a role="alert" live
+  // region, present and empty until there is an error), and focus stays on the field.
   const input = $("sensitive-input");
   const error = $("sensitive-error");
+  const validate = () => {
+    const problem = sensitiveProblem(input.value);
+    input.setCustomValidity(problem ?? "");
+    return problem;
+  };
   const showError = (text) => {
-    error.textContent = text;
-    error.hidden = false;
+    if (error.textContent !== text) error.textContent = text;
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", "sensitive-error sensitive-hint");
     input.focus();
   };
   const clearError = () => {
-    error.hidden = true;
     error.textContent = "";
     input.removeAttribute("aria-invalid");
     input.setAttribute("aria-describedby", "sensitive-hint");
   };
   input.addEventListener("input", () => {
-    if (input.getAttribute("aria-invalid") === "true" && input.validity.valid) clearError();
+    const problem = validate();
+    if (input.getAttribute("aria-invalid") === "true" && !problem) clearError();
   });
+  validate();
   $("sensitive-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const problem = sensitiveProblem(input);
+    const problem = validate();
     if (problem) {
       showError(problem);
       return;
@@ -357,11 +372,12 @@ run(async () => {
     try {
       const added = engine.addSensitive(ns);
       input.value = "";
+      validate();
       clearError();
       say(added ? `Topics in “${ns}” will never be recorded, and what was recorded is deleted.` : `“${ns}” is already never recorded.`);
     } catch (e) {
       // The engine applies the same rule: this is only reached if the two ever disagree.
-      showError("Use 1 to 64 letters, digits, dots, dashes or underscores, without spaces.");
+      showError(e?.code === "OPTIONS_INVALID" && e?.field === "sensitive" && /at most/.test(e?.message ?? "") ? "You have added as many groups as can be kept; remove one first." : RULE_TEXT);
       console.warn("pocketrank addSensitive:", e?.code, e?.message);
     }
     render();
@@ -380,27 +396,42 @@ run(async () => {
 
   // Undo of "Delete everything" (see UNDO_MS above).
   const undo = $("undo");
+  const undoLeft = $("undo-left");
+  const DELETED = "Everything this shop remembered about you is deleted.";
   let kept = null;
-  let timer = 0;
+  let deadline = 0;
+  let ticker = 0;
+  const showLeft = () => {
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    undoLeft.textContent = `${left} ${left === 1 ? "second" : "seconds"} left to undo`;
+    return left;
+  };
+  // Drops the copy and the Undo button; focus, if it was on Undo, goes to "Delete everything"
+  // (the control the shopper came from), never to the top of the page.
   const forgetCopy = () => {
     kept = null;
-    clearTimeout(timer);
+    clearInterval(ticker);
     const hadFocus = document.activeElement === undo;
     undo.hidden = true;
+    undoLeft.hidden = true;
+    undoLeft.textContent = "";
     if (hadFocus) $("clear").focus();
   };
-  const countDown = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      if (!kept) return;
-      forgetCopy();
-      say("Everything this shop remembered about you is deleted. It can no longer be undone.");
-    }, UNDO_MS);
+  const tick = () => {
+    if (!kept) return;
+    if (showLeft() > 0) return;
+    forgetCopy();
+    say(`${DELETED} It can no longer be undone.`);
   };
-  // The time limit does not run while the shopper is on the Undo button.
-  undo.addEventListener("focus", () => clearTimeout(timer));
-  undo.addEventListener("blur", () => kept && countDown());
-  addEventListener("pagehide", forgetCopy);
+  // Leaving the page (for good or into the back-forward cache) drops the copy at once, and the
+  // message stops offering an undo that is no longer there, also when the page comes back.
+  const leave = () => {
+    if (!kept && undo.hidden) return;
+    forgetCopy();
+    say(DELETED);
+  };
+  addEventListener("pagehide", leave);
+  addEventListener("pageshow", (event) => { if (event.persisted) leave(); });
 
   $("clear").addEventListener("click", () => {
     let copy = null;
@@ -418,14 +449,18 @@ run(async () => {
       return;
     }
     render();
+    clearInterval(ticker);
     kept = copy;
     if (kept) {
-      say(`Everything this shop remembered about you is deleted. You can undo this for ${UNDO_MS / 1000} seconds.`);
+      say(`${DELETED} You can undo this for ${UNDO_MS / 1000} seconds.`);
+      deadline = Date.now() + UNDO_MS;
+      showLeft();
+      undoLeft.hidden = false;
       undo.hidden = false;
-      countDown();
-      undo.focus(); // (which stops the count while Undo has focus)
+      ticker = setInterval(tick, 1000);
+      undo.focus();
     } else {
-      say("Everything this shop remembered about you is deleted.");
+      say(DELETED);
       $("clear").focus();
     }
   });

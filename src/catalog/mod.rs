@@ -130,6 +130,50 @@ pub struct Catalog {
     listing_starts: Box<[u32]>,
     listing_offers: Box<[(u32, f32)]>,
     hash: u64,
+    /// The label of each tag and item of the catalog that some offer's creative names in its
+    /// `labels`, built on first use by [`Catalog::label`].
+    labels: LabelIndex,
+}
+
+/// The catalog-wide labels, computed from the creatives on first use: a cache, so it takes no
+/// part in equality (two catalogs with the same offers are equal whether or not it was built).
+#[derive(Clone, Default)]
+struct LabelIndex(std::sync::OnceLock<Labels>);
+
+/// Labels by tag ID and by item ID (parallel to `tag_names` and `item_names`).
+#[derive(Clone, Default)]
+struct Labels {
+    tags: Vec<Option<String>>,
+    items: Vec<Option<String>>,
+}
+
+impl PartialEq for LabelIndex {
+    fn eq(&self, _: &LabelIndex) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for LabelIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LabelIndex")
+    }
+}
+
+/// The `labels` of a creative's JSON text (`"labels": { "run-05": "Trail Runner 2",
+/// "category:running": "running" }`): the shopper's words for item IDs and tags. Empty when
+/// the creative has none or is not an object with them.
+pub fn creative_labels(creative: &str) -> crate::map::SortedMap<String, String> {
+    #[derive(Deserialize)]
+    struct Labels {
+        #[serde(default)]
+        labels: crate::map::SortedMap<String, String>,
+    }
+    if !creative.contains("\"labels\"") {
+        return Default::default();
+    }
+    serde_json::from_str::<Labels>(creative)
+        .map(|c| c.labels)
+        .unwrap_or_default()
 }
 
 /// See [`Catalog::columns`].
@@ -177,6 +221,44 @@ impl Catalog {
     /// True when the catalog has no offers (never the case for a validated catalog).
     pub fn is_empty(&self) -> bool {
         self.offers.is_empty()
+    }
+
+    /// The shopper's words for an item ID or a tag, as "Why this offer?" names it: the label
+    /// that offer `offer`'s own creative gives, else the first that any offer's creative gives
+    /// (in catalog order) to one of the catalog's tags or items, else `None` (then the
+    /// explanation describes it, never shows the key).
+    pub fn label(&self, offer: usize, key: &str) -> Option<String> {
+        if let Some(own) = self.offers.get(offer).and_then(|o| o.creative.as_deref()) {
+            if let Some(l) = creative_labels(own).get(key) {
+                return Some(l.clone());
+            }
+        }
+        // Only the catalog's own tags and items can be looked up: they are what a decision's
+        // terms name (an interest in a tag no offer has contributes nothing).
+        let labels = self.labels.0.get_or_init(|| {
+            let mut all = Labels {
+                tags: vec![None; self.tag_names.len()],
+                items: vec![None; self.item_names.len()],
+            };
+            for c in self.offers.iter().filter_map(|o| o.creative.as_deref()) {
+                for (k, l) in creative_labels(c).iter() {
+                    let slot = match (self.tag_index.get(k), self.item_index.get(k)) {
+                        (Some(&t), _) => &mut all.tags[t as usize],
+                        (None, Some(&i)) => &mut all.items[i as usize],
+                        (None, None) => continue,
+                    };
+                    if slot.is_none() {
+                        *slot = Some(l.clone());
+                    }
+                }
+            }
+            all
+        });
+        match (self.tag_index.get(key), self.item_index.get(key)) {
+            (Some(&t), _) => labels.tags[t as usize].clone(),
+            (None, Some(&i)) => labels.items[i as usize].clone(),
+            (None, None) => None,
+        }
     }
 
     /// The offer at `index`.
@@ -1073,6 +1155,7 @@ impl Catalog {
             listing_starts: Box::default(),
             listing_offers: Box::default(),
             hash: 0,
+            labels: LabelIndex::default(),
         };
         if c.has_relations() {
             c.index_item_offers();

@@ -7,6 +7,7 @@
 //! with its raw ID.
 
 use super::{plain_tag, Contribution, Decision, Factor, Reason};
+use crate::catalog::Catalog;
 use crate::profile::Profile;
 
 /// What the shopper did about an interest or a product, strongest first.
@@ -81,10 +82,23 @@ pub fn explanation(decision: &Decision, profile: &Profile) -> Explanation {
     }
 }
 
-/// The explanation in plain words, with tags named by their last part (`category:running` →
-/// "running") and products not named at all ("a product in this offer").
-pub fn explain(decision: &Decision, profile: &Profile) -> String {
-    explanation(decision, profile).render(&|_| None)
+/// The explanation in plain words, naming each product and tag by its label in `catalog`
+/// ([`Catalog::label`]: the offer's own creative first, then any offer's), and describing the
+/// ones without a label ("a product in this offer", "items in this category").
+pub fn explain(decision: &Decision, profile: &Profile, catalog: &Catalog) -> String {
+    explanation(decision, profile).render(&|k| catalog.label(decision.offer, k))
+}
+
+/// How a tag without a label is described: (the items it covers, the thing itself), by its
+/// namespace; never by its value, which in a real catalog is often a code (`brand:b-1043`).
+/// A search word is the shopper's own, so it is said as typed.
+fn unlabeled(tag: &str) -> (String, String) {
+    match tag.split_once(':').map(|(ns, _)| ns) {
+        Some("search") => (plain_tag(tag).to_string(), plain_tag(tag).to_string()),
+        Some("category") => ("items in this category".into(), "this category".into()),
+        Some("brand") => ("items of this brand".into(), "this brand".into()),
+        _ => ("items like these".into(), "this kind of product".into()),
+    }
 }
 
 impl Explanation {
@@ -204,8 +218,8 @@ impl Explanation {
     }
 
     /// The sentence. `label` names a product ID or a tag in the shopper's words (a product's
-    /// name, a department's name) when it knows one; a product without a label is described,
-    /// never shown by its ID, and a tag without one by its last part.
+    /// name, a department's name) when it knows one; a product or a tag without a label is
+    /// described, never shown by its ID or code.
     pub fn render(&self, label: &dyn Fn(&str) -> Option<String>) -> String {
         let head = match self.reason {
             Reason::Fallback => {
@@ -224,23 +238,29 @@ impl Explanation {
                 "Drawn for you, with deliberate randomness that keeps your interests private,"
             }
         };
-        let tag = |t: &str| label(t).unwrap_or_else(|| plain_tag(t).to_string());
         let mut because: Vec<String> = Vec::new();
         for b in &self.because {
             let text = match b {
                 Because::Interest(t, did) => {
-                    let what = tag(t);
-                    match did {
-                        Did::Bought => format!("you bought {what} items"),
-                        Did::Carted => format!("you put {what} items in your cart"),
-                        Did::Searched => format!("you searched for {what}"),
-                        Did::Looked(v) => {
-                            format!(
-                                "you looked at {what} {v} time{}",
-                                if *v == 1 { "" } else { "s" }
-                            )
+                    let times = |v: u32| format!("{v} time{}", if v == 1 { "" } else { "s" });
+                    match (label(t), did) {
+                        (Some(what), Did::Bought) => format!("you bought {what} items"),
+                        (Some(what), Did::Carted) => format!("you put {what} items in your cart"),
+                        (Some(what), Did::Searched) => format!("you searched for {what}"),
+                        (Some(what), Did::Looked(v)) => {
+                            format!("you looked at {what} {}", times(*v))
                         }
-                        Did::Unknown => format!("your interest in {what}"),
+                        (Some(what), Did::Unknown) => format!("your interest in {what}"),
+                        (None, did) => {
+                            let (items, thing) = unlabeled(t);
+                            match did {
+                                Did::Bought => format!("you bought {items}"),
+                                Did::Carted => format!("you put {items} in your cart"),
+                                Did::Searched => format!("you searched for {items}"),
+                                Did::Looked(v) => format!("you looked at {items} {}", times(*v)),
+                                Did::Unknown => format!("your interest in {thing}"),
+                            }
+                        }
                     }
                 }
                 Because::Item(item, did) => match (label(item), did) {
@@ -258,7 +278,13 @@ impl Explanation {
                     ),
                     None => "shoppers who had a product you had recently often had this too".into(),
                 },
-                Because::Context(t) => format!("this page is about {}", tag(t)),
+                Because::Context(t) => match label(t) {
+                    Some(what) => format!("this page is about {what}"),
+                    None if t.starts_with("search:") => {
+                        format!("you are searching for {}", plain_tag(t))
+                    }
+                    None => "the page you are on matches this offer".into(),
+                },
             };
             if !because.contains(&text) {
                 because.push(text);
@@ -321,13 +347,16 @@ mod tests {
             Factor::Context("category:running".into()),
         ]);
         let p = bought("run-05");
-        let named =
-            explanation(&d, &p).render(&|k| (k == "run-05").then(|| "Trail Runner 2".to_string()));
+        let named = explanation(&d, &p).render(&|k| match k {
+            "run-05" => Some("Trail Runner 2".to_string()),
+            "category:running" => Some("running".to_string()),
+            _ => None,
+        });
         assert_eq!(
             named,
             "Picked for you because you bought Trail Runner 2 and this page is about running. Nothing about you left this device."
         );
-        let unnamed = explain(&d, &p);
+        let unnamed = explanation(&d, &p).render(&|_| None);
         assert!(!unnamed.contains("run-05"), "{unnamed}");
         assert!(
             unnamed.contains("you bought a product in this offer"),
@@ -356,7 +385,10 @@ mod tests {
             let (terms, back) = Explanation::read_compact(&text).expect(&text);
             assert_eq!(terms, d.contributions, "{text}");
             assert_eq!(back, explanation(&d, &p), "{text}");
-            assert_eq!(back.render(&|_| None), explain(&d, &p));
+            assert_eq!(
+                back.render(&|_| None),
+                explanation(&d, &p).render(&|_| None)
+            );
         }
         for bad in [
             "",
@@ -383,6 +415,63 @@ mod tests {
         assert_eq!(
             text,
             "Picked for you because this page is about Pacer & Co. Nothing about you left this device."
+        );
+    }
+
+    #[test]
+    fn a_tag_without_a_label_is_described_never_shown_by_its_code() {
+        let mut p = Profile::new();
+        let s = crate::profile::Settings::default();
+        for tags in [["brand:b-1043"], ["category:c-77"], ["type:t-5"]] {
+            let e = crate::profile::Event::new(crate::profile::EventKind::View, tags);
+            p.record(&e, 0, &s).unwrap();
+        }
+        let d = decision(vec![
+            Factor::Interest("brand:b-1043".into()),
+            Factor::Interest("category:c-77".into()),
+            Factor::Context("type:t-5".into()),
+        ]);
+        let text = explanation(&d, &p).render(&|_| None);
+        for code in ["b-1043", "c-77", "t-5", "brand:", "category:"] {
+            assert!(!text.contains(code), "{code} in {text}");
+        }
+        assert_eq!(
+            text,
+            "Picked for you because you looked at items of this brand 1 time, you looked at items in this category 1 time and the page you are on matches this offer. Nothing about you left this device."
+        );
+        // A search word is the shopper's own: said as typed.
+        let d = decision(vec![Factor::Context("search:sourdough".into())]);
+        assert!(explanation(&d, &p)
+            .render(&|_| None)
+            .contains("you are searching for sourdough"));
+    }
+
+    #[test]
+    fn a_label_is_found_in_any_offer_of_the_catalog_the_offer_own_first() {
+        let c = Catalog::from_json(
+            r#"{"version":1,"offers":[
+                {"id":"A","tags":{"brand:b-1043":1},"items":["p-1"],"creative":{"labels":{"p-9":"Other's name"}}},
+                {"id":"B","tags":{"brand:b-1043":1},"items":["p-9"],"creative":{"labels":{"brand:b-1043":"Pacer & Co","p-9":"Blue Kettle"}}},
+                {"id":"C","creative":{"labels":{"brand:b-1043":"Not first"}}}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.label(0, "brand:b-1043").as_deref(), Some("Pacer & Co"));
+        assert_eq!(c.label(0, "p-9").as_deref(), Some("Other's name"));
+        assert_eq!(c.label(1, "p-9").as_deref(), Some("Blue Kettle"));
+        assert_eq!(c.label(2, "brand:b-1043").as_deref(), Some("Not first"));
+        assert_eq!(c.label(2, "p-9").as_deref(), Some("Other's name"));
+        assert_eq!(c.label(0, "p-1"), None);
+        let mut p = bought("p-9");
+        p.items.get_mut("p-9").unwrap().counts = [2, 0, 0];
+        let mut d = decision(vec![
+            Factor::Related("p-9".into()),
+            Factor::Context("brand:b-1043".into()),
+        ]);
+        d.offer = 0;
+        assert_eq!(
+            explain(&d, &p, &c),
+            "Picked for you because shoppers who had Other's name, which you had recently, often had this too and this page is about Pacer & Co. Nothing about you left this device."
         );
     }
 }

@@ -4,7 +4,7 @@
 // out by the Wasm side only when a page asks for them.
 
 let bodyOf;
-// (detail, creative text, 0 | 1) => the sentence (0) or the contributions (1); set once by
+// (detail, labels, 0 | 1) => the sentence (0) or the contributions (1); set once by
 // the Wasm side before it makes its first decision.
 let describe;
 
@@ -20,14 +20,16 @@ export class Decision {
   #creativeText;
   #creative;
   #detail;
+  #labels;
 
-  constructor(offerId, reason, score, body, creative, detail) {
+  constructor(offerId, reason, score, body, creative, detail, labels) {
     this.offerId = offerId;
     this.reason = reason;
     this.score = score;
     this.#body = body ?? offerId;
     this.#creativeText = creative;
     this.#detail = detail;
+    this.#labels = labels;
   }
 
   // The creative's JSON, parsed on first use.
@@ -39,7 +41,7 @@ export class Decision {
   }
 
   explain() {
-    return describe(this.#detail, this.#creativeText, 0);
+    return describe(this.#detail, this.#labels, 0);
   }
 
   contributions() {

@@ -451,6 +451,16 @@ extern "C" {
     pub type StringsJs;
 }
 
+/// The never-record rule, the one `Engine.addSensitive` applies: `namespace` trimmed (Unicode
+/// white space, as Rust's `str::trim`) and lowercased must be 1–64 characters of
+/// `a-z 0-9 . _ -`. Returns the group as it would be stored; throws a `PocketrankError`
+/// (`OPTIONS_INVALID`, field `sensitive`) otherwise. A page validates its field with it, so
+/// that the field and the engine can never disagree.
+#[wasm_bindgen(js_name = checkSensitive)]
+pub fn check_sensitive(namespace: &str) -> Result<String, JsValue> {
+    crate::safeguard::check_sensitive(namespace).map_err(to_js)
+}
+
 fn serializer() -> serde_wasm_bindgen::Serializer {
     serde_wasm_bindgen::Serializer::json_compatible()
 }
@@ -573,6 +583,7 @@ extern "C" {
         report_body: Option<&str>,
         creative: Option<&str>,
         detail: &str,
+        labels: Option<&str>,
     ) -> Decision;
 
     /// The chosen offer's ID.
@@ -628,8 +639,9 @@ export class Decision {
   /** The offer's creative from the catalog (render it as text), or `undefined`. */
   readonly creative: Creative | undefined;
   /**
-   * Why this offer, in the shopper's words: products and tags are named by the creative's
-   * `labels` (else described, never shown by their IDs). Computed on the device; never sent.
+   * Why this offer, in the shopper's words: products and tags are named by the `labels` of
+   * this offer's creative, else of any offer's in the catalog (else described, never shown by
+   * their IDs or codes). Computed on the device; never sent.
    */
   explain(): string;
   /** The largest terms of the score. */
@@ -643,14 +655,6 @@ export class Decision {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_DECISION_SECTION: &'static str = TS_DECISION;
-
-/// The part of a creative that names products and tags for "Why this offer?":
-/// `"labels": { "run-05": "Trail Runner 2", "category:running": "Running" }`.
-#[derive(Deserialize)]
-struct CreativeLabels {
-    #[serde(default)]
-    labels: crate::map::SortedMap<String, String>,
-}
 
 #[derive(Debug, Clone, Serialize)]
 struct ContributionOut {
@@ -684,13 +688,63 @@ fn decision_of(
         (body != d.offer_id).then_some(body.as_str()),
         catalog.offer(d.offer).creative.as_deref(),
         &detail,
+        labels_of(d, catalog).as_deref(),
     )
 }
 
+/// The labels that name the decision's products and tags ([`CoreCatalog::label`]: the offer's
+/// own creative first, then any offer's), or `None` when it has none. Looked up now, while the
+/// catalog is at hand; the sentence is written only if a page asks. Compact, as the terms are
+/// (no JSON writer in the module): per key, its length in bytes, `:`, the key, the label's
+/// length, `:`, the label; read back by [`read_labels`].
+fn labels_of(d: &CoreDecision, catalog: &CoreCatalog) -> Option<String> {
+    use crate::rank::Factor;
+    let mut out = String::new();
+    let mut digits = itoa::Buffer::new();
+    for (i, c) in d.contributions.iter().enumerate() {
+        if let Factor::Interest(k) | Factor::Item(k) | Factor::Related(k) | Factor::Context(k) =
+            &c.factor
+        {
+            let said = d.contributions[..i].iter().any(|e| match &e.factor {
+                Factor::Interest(x) | Factor::Item(x) | Factor::Related(x) | Factor::Context(x) => {
+                    x == k
+                }
+                _ => false,
+            });
+            if said {
+                continue;
+            }
+            if let Some(l) = catalog.label(d.offer, k) {
+                for part in [k.as_str(), l.as_str()] {
+                    out.push_str(digits.format(part.len()));
+                    out.push(':');
+                    out.push_str(part);
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Reads what [`labels_of`] wrote: (key, label) pairs; stops at anything else.
+fn read_labels(mut text: &str) -> Vec<(&str, &str)> {
+    fn part<'a>(text: &mut &'a str) -> Option<&'a str> {
+        let (len, rest) = text.split_once(':')?;
+        let len: usize = len.parse().ok()?;
+        let (p, rest) = (rest.get(..len)?, rest.get(len..)?);
+        *text = rest;
+        Some(p)
+    }
+    let mut pairs = Vec::new();
+    while let (Some(k), Some(l)) = (part(&mut text), part(&mut text)) {
+        pairs.push((k, l));
+    }
+    pairs
+}
+
 /// What `decision.explain()` (`what` 0) and `decision.contributions()` (`what` 1) return,
-/// from the decision's compact form and its creative's JSON text (for the `labels` that name
-/// products and tags in the sentence).
-fn describe(detail: String, creative: Option<String>, what: u32) -> JsValue {
+/// from the decision's compact form and the labels [`labels_of`] found for it.
+fn describe(detail: String, labels: Option<String>, what: u32) -> JsValue {
     use crate::rank::Factor;
     let Some((terms, explanation)) = Explanation::read_compact(&detail) else {
         return JsValue::UNDEFINED;
@@ -712,13 +766,15 @@ fn describe(detail: String, creative: Option<String>, what: u32) -> JsValue {
             .collect();
         return to_value(&contributions);
     }
-    let labels = match creative.as_deref() {
-        Some(text) if text.contains("\"labels\"") => serde_json::from_str::<CreativeLabels>(text)
-            .map(|c| c.labels)
-            .unwrap_or_default(),
-        _ => Default::default(),
-    };
-    explanation.render(&|key| labels.get(key).cloned()).into()
+    let labels = read_labels(labels.as_deref().unwrap_or(""));
+    explanation
+        .render(&|key| {
+            labels
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, l)| l.to_string())
+        })
+        .into()
 }
 
 // ---------------------------------------------------------------------------------------

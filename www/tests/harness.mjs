@@ -15,13 +15,17 @@ export async function serve() {
   return startServer({ port: 0, quiet: true });
 }
 
-/** A fresh browser profile: { context, requests, blocked, close }. */
-export async function browser() {
+/**
+ * A fresh browser profile: { context, requests, blocked, close }. `backForwardCache`: keep
+ * Chromium's back-forward cache on (playwright turns it off by default), as a shopper has it.
+ */
+export async function browser({ backForwardCache = false } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "pocketrank-e2e-"));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
     acceptDownloads: true,
+    ignoreDefaultArgs: backForwardCache ? ["--disable-back-forward-cache"] : [],
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"],
   });

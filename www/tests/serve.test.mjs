@@ -43,6 +43,21 @@ test("Chromium receives the .wasm compressed and still compiles it streaming", a
   const b = await browser();
   try {
     const page = await b.context.newPage();
+    const warnings = [];
+    page.on("console", (m) => { if (m.type() === "warning" || m.type() === "error") warnings.push(m.text()); });
+    // Which of WebAssembly's entry points the page calls: the streaming ones take the response;
+    // instantiate/compile with bytes is the slower fallback (wasm-bindgen's, on a wrong type).
+    await page.addInitScript(() => {
+      const calls = (window.__wasmCalls = []);
+      for (const name of ["instantiateStreaming", "compileStreaming", "instantiate", "compile"]) {
+        const real = WebAssembly[name];
+        WebAssembly[name] = function (source, ...rest) {
+          const bytes = source instanceof ArrayBuffer || ArrayBuffer.isView(source);
+          calls.push(bytes ? `${name}(bytes)` : name);
+          return real.call(this, source, ...rest);
+        };
+      }
+    });
     const wasm = page.waitForResponse((r) => r.url().endsWith("/pocketrank_bg.wasm"));
     await page.goto(server.url + "embed.html");
     const res = await wasm;
@@ -50,6 +65,10 @@ test("Chromium receives the .wasm compressed and still compiles it streaming", a
     assert.match(headers["content-encoding"] ?? "", /^(br|gzip)$/);
     assert.equal(headers["content-type"], "application/wasm", "the type instantiateStreaming needs");
     await page.waitForSelector("pocket-offer[data-state='shown']", { timeout: 20_000 });
+    const calls = await page.evaluate(() => window.__wasmCalls);
+    assert.ok(calls.includes("instantiateStreaming") || calls.includes("compileStreaming"), `compiled streaming: ${calls.join(", ")}`);
+    assert.deepEqual(calls.filter((c) => c.endsWith("(bytes)")), [], "never the fallback from bytes");
+    assert.deepEqual(warnings.filter((w) => /WebAssembly|instantiateStreaming|wasm/i.test(w)), [], "no warning of the fallback");
   } finally {
     await b.close();
   }
