@@ -531,7 +531,11 @@ impl Engine {
                 // Tabs that answered at once from the same remaining bits each spent them:
                 // what the window holds goes, in the order of the spends, and no more.
                 let p = &self.privacy;
-                let spend = self.answered.iter().find(|(o, _)| o == body).map(|&(_, s)| s);
+                let spend = self
+                    .answered
+                    .iter()
+                    .find(|(o, _)| o == body)
+                    .map(|&(_, s)| s);
                 if spend.is_some_and(|s| !self.guards.bits.holds(s, p.bits_per_window, now, p)) {
                     return None;
                 }

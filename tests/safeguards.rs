@@ -827,19 +827,36 @@ fn tabs_that_spent_the_same_remaining_bits_at_once_report_only_what_the_bound_ho
     let mut first = open(&origin, bound.clone(), T0);
     runner(&mut first, T0);
     drop(first);
-    let copy = || Shared(std::rc::Rc::new(std::cell::RefCell::new(origin.0.borrow().clone())));
+    let copy = || {
+        Shared(std::rc::Rc::new(std::cell::RefCell::new(
+            origin.0.borrow().clone(),
+        )))
+    };
     let (sa, sb) = (copy(), copy());
     let mut a = open(&sa, bound.clone(), T0 + 1);
     let mut b = open(&sb, bound.clone(), T0 + 1);
     // 15 offers, one slot: 4 bits each; each tab sees 0 of 6 spent.
-    let da = a.choose(&catalog(15, "a"), &Request::new(1, T0 + 2), &mut SplitMix64(1), true);
-    let db = b.choose(&catalog(15, "b"), &Request::new(1, T0 + 2), &mut SplitMix64(1), true);
+    let da = a.choose(
+        &catalog(15, "a"),
+        &Request::new(1, T0 + 2),
+        &mut SplitMix64(1),
+        true,
+    );
+    let db = b.choose(
+        &catalog(15, "b"),
+        &Request::new(1, T0 + 2),
+        &mut SplitMix64(1),
+        true,
+    );
     assert_eq!(da[0].reason, Reason::Personal);
     assert_eq!(db[0].reason, Reason::Personal);
     assert!(a.report_needs_settle(&da[0].offer_id) && b.report_needs_settle(&db[0].offer_id));
     // Each learns the other's record, as a storage event brings it.
     let key = store::privacy_key("shop");
-    let (ra, rb) = (sa.get(&key).unwrap().unwrap(), sb.get(&key).unwrap().unwrap());
+    let (ra, rb) = (
+        sa.get(&key).unwrap().unwrap(),
+        sb.get(&key).unwrap().unwrap(),
+    );
     sa.clone().set(&key, &rb).unwrap();
     sb.clone().set(&key, &ra).unwrap();
     let sent_a = a.log_report(&da[0].offer_id, "/r", T0 + 3).is_some();
@@ -854,7 +871,10 @@ fn tabs_that_spent_the_same_remaining_bits_at_once_report_only_what_the_bound_ho
     )
     .unwrap();
     let free = a.choose(&c, &Request::new(1, T0 + 4), &mut SplitMix64(1), true);
-    assert_eq!(free[0].offer_id, da[0].offer_id, "the same offer, chosen without the profile");
+    assert_eq!(
+        free[0].offer_id, da[0].offer_id,
+        "the same offer, chosen without the profile"
+    );
     assert!(!a.report_needs_settle(&free[0].offer_id));
     assert!(a.log_report(&free[0].offer_id, "/r", T0 + 4).is_some());
 }
