@@ -183,3 +183,32 @@ test("an interest's weight halves with each half-life, over real reloads", async
     await server.close();
   }
 });
+
+test("every engine writes as its own writer from its first write, whatever the seed", async () => {
+  const server = await serve();
+  const b = await browser();
+  try {
+    const page = await b.context.newPage();
+    await page.goto(`${server.url}tests/soak.html?now=${T0}`);
+    await page.waitForSelector("body[data-ready='1']", { state: "attached" });
+    const writers = await page.evaluate(() => {
+      const key = "pocketrank:writers:profile";
+      localStorage.removeItem(key);
+      const ids = () => JSON.parse(localStorage.getItem(key)).w.map((w) => w[0]);
+      const open = (o) => window.pocketrank.Engine.open({ namespace: "writers", now: () => window.soakNow, seed: 7, ...o });
+      // `paused: true` is written at open; the resume after it is the same page's write.
+      const a = open({ paused: true });
+      a.resume();
+      const one = ids();
+      // Another page load (or tab) with the same seed.
+      const b = open({});
+      b.record({ kind: "view", tags: ["category:tea"] });
+      return { one, two: ids() };
+    });
+    assert.equal(writers.one.length, 1, `one engine, one writer: ${writers.one}`);
+    assert.equal(new Set(writers.two).size, 2, `two engines with one seed, two writers: ${writers.two}`);
+  } finally {
+    await b.close();
+    await server.close();
+  }
+});
