@@ -136,6 +136,20 @@ impl Engine {
         scoring: Scoring,
         now: Millis,
     ) -> Result<Engine> {
+        let writer = NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Engine::open_as(store, namespace, settings, scoring, now, writer)
+    }
+
+    /// [`Engine::open`] as writer `writer`, from the first write on (tabs and page loads must
+    /// differ: the browser binding draws it from the browser's random source).
+    pub fn open_as(
+        store: Box<dyn ProfileStore>,
+        namespace: &str,
+        settings: Settings,
+        scoring: Scoring,
+        now: Millis,
+        writer: u32,
+    ) -> Result<Engine> {
         store::check_namespace(namespace)?;
         settings.validate()?;
         if !(0.0..=1.0).contains(&scoring.exploration) {
@@ -164,7 +178,7 @@ impl Engine {
                 guard: None,
             },
             shown: SortedMap::new(),
-            writer: NEXT_WRITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            writer,
             seq: 0,
             last_stamp: Millis::MIN,
             unsaved: false,

@@ -30,8 +30,11 @@ pub const MAX_CATALOGS: usize = 10_000;
 /// Most answers remembered per window; the oldest go first (a question asked again after its
 /// answer was forgotten is a new question, and costs its bits again).
 pub const MAX_ANSWERS: usize = 256;
-/// Most offers in one remembered answer.
+/// Most offers in one remembered answer (an answer of more is not remembered).
 pub const MAX_ANSWER_SLOTS: usize = 64;
+/// Most spends or catalogs a stored record may hold and still be read (and trimmed to
+/// [`MAX_SPENDS`] and [`MAX_CATALOGS`]): the limit of 0.1.0, which wrote up to it.
+const OLD_MAX_ENTRIES: usize = 100_000;
 
 /// The personalized answer given to a question (exact reports): asked again in the window,
 /// the question gets the same answer, which says nothing new.
@@ -241,9 +244,11 @@ impl SafeguardState {
         if s.v != STATE_VERSION {
             return Err(invalid(format!("version {}", s.v)));
         }
-        if s.spent.spent.len() > MAX_SPENDS
-            || s.bits.spent.len() > MAX_SPENDS
-            || s.catalogs.len() > MAX_CATALOGS
+        // 0.1.0 kept up to OLD_MAX_ENTRIES spends and catalogs: read them, then trim as the
+        // writer does ([`SafeguardState::fit`]), never refuse them.
+        if s.spent.spent.len() > OLD_MAX_ENTRIES
+            || s.bits.spent.len() > OLD_MAX_ENTRIES
+            || s.catalogs.len() > OLD_MAX_ENTRIES
             || s.ledger.len() > MAX_LEDGER
             || s.answers.len() > MAX_ANSWERS
             || s.answers.iter().any(|a| {
@@ -279,6 +284,8 @@ impl SafeguardState {
         {
             return Err(invalid("the sensitive list"));
         }
+        let mut s = s;
+        s.fit();
         Ok(s)
     }
 
@@ -408,6 +415,10 @@ impl SafeguardState {
     /// Remembers the answer to a question (the first one, if two tabs answered it).
     /// A newer answer to the same question (asked afresh on a later day) replaces it.
     pub fn remember(&mut self, answer: Answer) {
+        if answer.a.len() > MAX_ANSWER_SLOTS {
+            // More than a stored record may hold: asked again, it is a new question.
+            return;
+        }
         match self.answers.iter_mut().find(|a| a.q == answer.q) {
             Some(a) if a.t < answer.t => *a = answer,
             Some(_) => {}
@@ -418,10 +429,15 @@ impl SafeguardState {
         }
     }
 
-    /// Appends a report to the ledger.
+    /// Appends a report to the ledger. A full ledger drops its oldest entry other than this
+    /// one: a report sent while the device clock is set back is still listed.
     pub fn log(&mut self, entry: LedgerEntry) {
+        if self.ledger.len() >= MAX_LEDGER {
+            crate::sort::sort_by_key(&mut self.ledger, |l| (l.t, l.id));
+            let drop = self.ledger.len() + 1 - MAX_LEDGER;
+            self.ledger.drain(..drop);
+        }
         self.ledger.push(entry);
-        self.fit();
     }
 }
 

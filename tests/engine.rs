@@ -588,3 +588,58 @@ fn quarantined_copies_stay_bounded_and_clear_removes_them() {
     e.clear().unwrap();
     assert!(s.keys().unwrap().is_empty());
 }
+
+#[test]
+fn quarantine_keeps_older_copies_only_within_its_byte_limit_and_always_the_newest() {
+    let s = Shared::default();
+    let quarantined = |s: &Shared| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .keys()
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.contains(":quarantine:"))
+            .map(|k| s.get(&k).unwrap().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    // Two unreadable values of 20,000 bytes fit in the limit; a third would not.
+    let big = |n: usize| format!("{{\"v\":1,\"i\":[[\"broken-{n}\"{}", "x".repeat(20_000));
+    for n in 0..3 {
+        s.0.borrow_mut()
+            .set("pocketrank:test:profile", &big(n))
+            .unwrap();
+        let e = open(&s, T0 + n as i64);
+        assert_eq!(e.status().quarantined.len(), 1);
+    }
+    let kept = quarantined(&s);
+    assert_eq!(kept.len(), 2, "three would exceed the byte limit");
+    assert!(kept.iter().map(String::len).sum::<usize>() <= store::MAX_QUARANTINE_BYTES);
+    assert!(
+        kept.iter().any(|v| v.contains("broken-2")) && kept.iter().any(|v| v.contains("broken-1"))
+    );
+    // An unreadable privacy record is set aside under the same bounds, beside them.
+    s.0.borrow_mut()
+        .set(&store::privacy_key("test"), "{not json")
+        .unwrap();
+    let e = open(&s, T0 + 10);
+    assert!(
+        e.status().quarantined[0].ends_with("-privacy"),
+        "{:?}",
+        e.status()
+    );
+    let kept = quarantined(&s);
+    assert!(kept.contains(&"{not json".to_string()));
+    assert!(kept.len() <= store::MAX_QUARANTINED);
+    // One value larger than the whole limit is still set aside (never lost), alone.
+    let huge = format!(
+        "{{\"v\":1,\"i\":[{}",
+        "y".repeat(store::MAX_QUARANTINE_BYTES)
+    );
+    s.0.borrow_mut()
+        .set("pocketrank:test:profile", &huge)
+        .unwrap();
+    let e = open(&s, T0 + 20);
+    assert_eq!(e.status().quarantined.len(), 1);
+    assert_eq!(quarantined(&s), vec![huge]);
+}

@@ -878,3 +878,111 @@ fn tabs_that_spent_the_same_remaining_bits_at_once_report_only_what_the_bound_ho
     assert!(!a.report_needs_settle(&free[0].offer_id));
     assert!(a.log_report(&free[0].offer_id, "/r", T0 + 4).is_some());
 }
+
+#[test]
+fn a_privacy_record_of_0_1_0_with_600_spends_is_read_and_trimmed() {
+    // Written by the code of 0.1.0 (commit c299af9; tests/fixtures/README.md): 600 noised
+    // reports of ε 0.01 a minute apart. 0.1.0 read up to 100,000 spends; this version keeps
+    // 512 and must read the old record, not set it aside.
+    let old = include_str!("fixtures/privacy-v1-600-spends.json");
+    let s = Shared::default();
+    s.clone().set(&store::privacy_key("shop"), old).unwrap();
+    let privacy = PrivacySettings {
+        mode: ReportMode::Noised,
+        epsilon_per_report: 0.01,
+        budget_per_window: 100.0,
+        ..PrivacySettings::default()
+    };
+    let now = T0 + 600 * 60_000;
+    let mut e = open(&s, privacy.clone(), now);
+    assert!(e.status().quarantined.is_empty(), "{:?}", e.status());
+    assert!(e.status().reason.is_none(), "{:?}", e.status());
+    let v = e.privacy_view(now);
+    assert_eq!(v.ledger.len(), 200);
+    // Merged conservatively: nothing spent is forgotten.
+    assert!((v.spent.unwrap() - 6.0).abs() < 1e-9, "{:?}", v.spent);
+    assert!(e.log_report("O1", "/offers/report", now).is_some());
+    let stored = pocketrank::safeguard::SafeguardState::decode(
+        &s.get(&store::privacy_key("shop")).unwrap().unwrap(),
+    )
+    .unwrap();
+    assert!(stored.spent.spent.len() <= pocketrank::safeguard::MAX_SPENDS);
+    let again = open(&s, privacy.clone(), now + 1);
+    assert!(again.status().quarantined.is_empty());
+    assert!((again.privacy_record().spent.spent_at(now + 1, &privacy) - 6.01).abs() < 1e-9);
+}
+
+#[test]
+fn a_privacy_record_with_more_catalogs_than_kept_is_read_and_trimmed() {
+    // The catalogs of 0.1.0's stored form (`{"h":…,"t":…}`), more than this version keeps.
+    let n = pocketrank::safeguard::MAX_CATALOGS + 50;
+    let catalogs: Vec<String> = (0..n)
+        .map(|i| format!(r#"{{"h":{i},"t":{}}}"#, T0 + i as i64))
+        .collect();
+    let old = format!(r#"{{"v":1,"catalogs":[{}]}}"#, catalogs.join(","));
+    let s = Shared::default();
+    s.clone().set(&store::privacy_key("shop"), &old).unwrap();
+    let now = T0 + n as i64;
+    let mut e = open(&s, PrivacySettings::default(), now);
+    assert!(e.status().quarantined.is_empty(), "{:?}", e.status());
+    // The latest are kept, and the guard still counts the window as full.
+    assert_eq!(
+        e.catalogs_this_week(now),
+        pocketrank::safeguard::MAX_CATALOGS
+    );
+    assert!(e
+        .privacy_record()
+        .catalogs
+        .iter()
+        .any(|c| c.h == n as u64 - 1));
+    runner(&mut e, now);
+    let d = pick(&mut e, &catalog(6, "new"), now);
+    assert_eq!(e.status().guard, Some(Guard::TooManyCatalogs), "{d:?}");
+}
+
+#[test]
+fn a_report_sent_with_the_clock_set_back_stays_in_a_full_ledger() {
+    let s = Shared::default();
+    let mut e = open(&s, PrivacySettings::default(), T0);
+    for i in 0..pocketrank::safeguard::MAX_LEDGER as i64 {
+        assert!(e.log_report("RUN", "/r", T0 + i).is_some());
+    }
+    // The device clock goes back a month; the report is sent all the same.
+    let back = T0 - 30 * DAY;
+    assert!(e.log_report("BACK", "/r", back).is_some());
+    let v = e.privacy_view(back);
+    assert_eq!(v.ledger.len(), pocketrank::safeguard::MAX_LEDGER);
+    assert!(
+        v.ledger.iter().any(|l| l.body == "BACK"),
+        "the report just sent is listed"
+    );
+    let mut again = open(&s, PrivacySettings::default(), back + 1);
+    assert!(again
+        .privacy_view(back + 1)
+        .ledger
+        .iter()
+        .any(|l| l.body == "BACK"));
+}
+
+#[test]
+fn choosing_more_offers_than_an_answer_keeps_writes_a_record_that_reads_back() {
+    let s = Shared::default();
+    let privacy = PrivacySettings {
+        bits_per_window: f64::INFINITY,
+        ..PrivacySettings::default()
+    };
+    let mut e = open(&s, privacy.clone(), T0);
+    runner(&mut e, T0);
+    let c = catalog(100, "");
+    let count = pocketrank::safeguard::MAX_ANSWER_SLOTS + 16;
+    let first = e.choose(&c, &Request::new(count, T0), &mut SplitMix64(1), false);
+    assert_eq!(first.len(), count);
+    assert!(first.iter().any(|d| d.reason == Reason::Personal));
+    let again = open(&s, privacy, T0 + 1);
+    assert!(
+        again.status().quarantined.is_empty(),
+        "{:?}",
+        again.status()
+    );
+    assert!(again.status().reason.is_none(), "{:?}", again.status());
+}

@@ -1160,12 +1160,24 @@ impl Engine {
                 u64::from_le_bytes(bytes)
             }
         };
+        // Tabs and page loads must not share a writer ID, whatever the seed: drawn from the
+        // browser's random source, and in force from the engine's first write.
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            to_js(Error::new(
+                Code::OptionsInvalid,
+                format!("no random source: {e}"),
+            ))
+        })?;
+        let writer = u32::from_le_bytes(bytes);
         let privacy = privacy_settings(&options)?;
         let namespace = opts.namespace.as_deref().unwrap_or("default");
         let now = clock.now();
         let mut inner = if persistent {
             match LocalStorage::open() {
-                Ok(store) => CoreEngine::open(Box::new(store), namespace, settings, scoring, now),
+                Ok(store) => {
+                    CoreEngine::open_as(Box::new(store), namespace, settings, scoring, now, writer)
+                }
                 Err(e) => {
                     CoreEngine::in_memory(namespace, settings, scoring, now).map(|mut eng| {
                         eng.mark_unavailable(e);
@@ -1181,9 +1193,8 @@ impl Engine {
         if opts.paused == Some(true) {
             inner.set_paused(true, now);
         }
-        let mut rng = SplitMix64(seed);
-        // Tabs must not share a writer ID: draw it from the same random source.
-        inner.set_writer(rng.next_u64() as u32);
+        inner.set_writer(writer);
+        let rng = SplitMix64(seed);
         let listen = inner.status().storage == StorageMode::Local;
         let keys = [
             crate::store::profile_key(inner.namespace()),
