@@ -453,33 +453,25 @@ impl Engine {
         self.settings.sensitive = all;
     }
 
-    /// Forgets at once every interest in a sensitive namespace: run whenever this tab learns
-    /// of a namespace made sensitive (here or in another tab), or reads a profile that a tab
-    /// not yet aware of it wrote.
+    /// Forgets at once every interest in a sensitive namespace, and every product whose ID
+    /// names a sensitive topic: run whenever this tab learns of a namespace made sensitive
+    /// (here or in another tab), or reads a profile that a tab not yet aware of it wrote.
     fn purge_sensitive(&mut self, now: Millis) {
         self.purge_due = false;
-        let doomed: Vec<String> = self
-            .profile
-            .interests
-            .keys()
-            .filter(|t| self.settings.is_sensitive(t))
-            .cloned()
+        let s = &self.settings;
+        let doomed: Vec<Change> = (self.profile.interests.keys())
+            .filter(|t| s.is_sensitive(t))
+            .map(|t| Change::Forget(t.clone()))
+            .chain(
+                (self.profile.items.keys())
+                    .filter(|i| s.names_sensitive(i))
+                    .map(|i| Change::ForgetItem(i.clone())),
+            )
             .collect();
-        let items: Vec<String> = self
-            .profile
-            .items
-            .keys()
-            .filter(|i| self.settings.names_sensitive(i))
-            .cloned()
-            .collect();
-        let forgot = !doomed.is_empty() || !items.is_empty();
-        for tag in doomed {
-            self.change(Change::Forget(tag), now);
-        }
-        for item in items {
-            self.change(Change::ForgetItem(item), now);
-        }
-        if forgot {
+        if !doomed.is_empty() {
+            for change in doomed {
+                self.change(change, now);
+            }
             self.forget_answers(now);
             self.persist(now);
         }
