@@ -1140,6 +1140,17 @@ impl Engine {
             },
             ..Scoring::default()
         };
+        // One draw from the browser's random source: the writer ID (tabs and page loads must
+        // not share one, whatever the seed; in force from the engine's first write) and the
+        // seed when none is given.
+        let mut bytes = [0u8; 12];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            to_js(Error::new(
+                Code::OptionsInvalid,
+                format!("no random source: {e}"),
+            ))
+        })?;
+        let writer = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         let seed = match opts.seed {
             Some(s) if s.is_finite() => s as u64,
             Some(_) => {
@@ -1149,27 +1160,10 @@ impl Engine {
                     "must be a finite number",
                 )))
             }
-            None => {
-                let mut bytes = [0u8; 8];
-                getrandom::fill(&mut bytes).map_err(|e| {
-                    to_js(Error::new(
-                        Code::OptionsInvalid,
-                        format!("no random source: {e}; pass a seed"),
-                    ))
-                })?;
-                u64::from_le_bytes(bytes)
-            }
+            None => u64::from_le_bytes([
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            ]),
         };
-        // Tabs and page loads must not share a writer ID, whatever the seed: drawn from the
-        // browser's random source, and in force from the engine's first write.
-        let mut bytes = [0u8; 4];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            to_js(Error::new(
-                Code::OptionsInvalid,
-                format!("no random source: {e}"),
-            ))
-        })?;
-        let writer = u32::from_le_bytes(bytes);
         let privacy = privacy_settings(&options)?;
         let namespace = opts.namespace.as_deref().unwrap_or("default");
         let now = clock.now();
